@@ -1,0 +1,12 @@
+import type { Migration } from 'kysely';
+import * as core from './2026-11-27-0001-core.ts';
+import * as seedRoles from './2026-11-27-0002-seed-roles.ts';
+
+/**
+ * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
+ * them too. Forward-only: never edit or reorder one that has shipped; add a new file.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-27-0001-core': core,
+  '2026-11-27-0002-seed-roles': seedRoles,
+};

@@ -1,0 +1,81 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { NONCE, secureHeaders } from 'hono/secure-headers';
+import type { AppDeps, AppEnv } from './lib/app-env.ts';
+import { handleError, handleNotFound } from './lib/error-handler.tsx';
+import { payloadTooLarge } from './lib/errors.ts';
+import { healthRoutes } from './routes/health.ts';
+import { homeRoutes } from './routes/home.tsx';
+
+export interface AppOptions {
+  /** Serves /static/* on Node; on Workers the platform's asset binding serves it before the app. */
+  staticFiles?: MiddlewareHandler;
+  /** More sub-apps behind the same pipeline (tests compose probe routes this way). */
+  extraRoutes?: Hono<AppEnv>[];
+}
+
+/** Sub-apps that answer both at their own path and under /api/v1 (which always answers JSON). */
+const sharedRoutes = [healthRoutes];
+
+/**
+ * The composition root. Middleware order is DESIGN.md §3: request id → secure headers → body
+ * limit → (auth, CSRF, rate limit, tenant: later issues) → routes.
+ */
+export function createApp(deps: AppDeps, options: AppOptions = {}) {
+  const app = new Hono<AppEnv>();
+
+  app.use(
+    requestId({
+      headerName: 'X-Request-Id',
+      generator: () => crypto.randomUUID(),
+    }),
+  );
+  app.use(async (c, next) => {
+    c.set('deps', deps);
+    c.set('log', deps.logger.child({ request_id: c.get('requestId') }));
+    await next();
+    if (!c.res.headers.get('Vary')) c.header('Vary', 'Accept, HX-Request');
+  });
+  app.use(
+    secureHeaders({
+      strictTransportSecurity: 'max-age=31536000; includeSubDomains',
+      xFrameOptions: 'DENY',
+      referrerPolicy: 'strict-origin-when-cross-origin',
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", NONCE],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    }),
+  );
+  if (options.staticFiles) app.use('/static/*', options.staticFiles);
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.BODY_LIMIT_BYTES,
+      onError: () => {
+        throw payloadTooLarge(deps.config.BODY_LIMIT_BYTES);
+      },
+    }),
+  );
+
+  for (const routes of sharedRoutes) app.route('/', routes);
+  app.route('/', homeRoutes);
+  for (const routes of options.extraRoutes ?? []) app.route('/', routes);
+
+  const api = new Hono<AppEnv>();
+  for (const routes of sharedRoutes) api.route('/', routes);
+  app.route('/api/v1', api);
+
+  app.notFound(handleNotFound);
+  app.onError(handleError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/**
+ * Every setting ktrlplane reads, parsed once at start-up. Each entry is documented in README.md and
+ * .env.example; a bad value stops the process with a message that names the variable.
+ */
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  NEON_WS_PROXY: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  JOBS_ENABLED: booleanFromEnv.default(true),
+  STRIPE_SECRET_KEY: z.string().startsWith('sk_', 'must be a Stripe secret key (sk_…)').optional(),
+  STRIPE_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+});
+
+type ParsedConfig = z.infer<typeof configSchema>;
+export type Config = ParsedConfig & { BASE_URL: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses settings from an environment (process.env on Node, the bindings on Workers). */
+export function loadConfig(env: Record<string, unknown>): Config {
+  // Empty strings mean "unset": .env files and shells often leave variables defined but blank.
+  const cleaned = Object.fromEntries(
+    Object.keys(configSchema.shape)
+      .map((key) => [key, env[key]])
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const parsed = result.data;
+  return { ...parsed, BASE_URL: parsed.BASE_URL ?? `http://localhost:${parsed.PORT}` };
+}

@@ -1,0 +1,42 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { INT8_OID, normalisedPgTypes, parseInt8 } from '../type-parsers.ts';
+import type { Database } from '../types.ts';
+import { createPglitePool } from './pglite-pool.ts';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  /** 'pglite' (embedded, ./data) or 'postgres' (a server through pg). */
+  kind: 'pglite' | 'postgres' | 'neon';
+  close(): Promise<void>;
+}
+
+/** A real PostgreSQL server through `pg`. */
+export function openPostgres(url: string, options: { max?: number } = {}): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    types: normalisedPgTypes(pg.types),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', close: () => db.destroy() };
+}
+
+/** The embedded database: PGlite in `dataDir` (created on first use), or in memory without one. */
+export async function openPglite(
+  dataDir: string | undefined,
+  options: { loadDataDir?: Blob } = {},
+): Promise<DatabaseHandle & { pglite: PGlite }> {
+  const pglite = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    parsers: { [INT8_OID]: parseInt8 },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPglitePool(pglite) }) });
+  return { db, kind: 'pglite', pglite, close: () => db.destroy() };
+}
+
+export async function openNodeDatabase(config: { DATABASE_URL?: string | undefined; DATA_DIR: string }) {
+  return config.DATABASE_URL ? openPostgres(config.DATABASE_URL) : openPglite(config.DATA_DIR);
+}

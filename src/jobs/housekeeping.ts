@@ -1,0 +1,23 @@
+import { deleteJobRunsBefore } from '../db/job-runs.repository.ts';
+import { deleteExpiredRoleAssignments } from '../db/role-assignments.repository.ts';
+import type { Job } from './job.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Expired assignments grant nothing already; they are kept a while so access pages can show them. */
+const EXPIRED_ASSIGNMENT_RETENTION_DAYS = 30;
+const JOB_RUN_RETENTION_DAYS = 30;
+
+export const housekeepingJob: Job = {
+  name: 'housekeeping',
+  schedule: '17 * * * *',
+  description: 'Deletes role assignments expired for 30 days and job-run records older than 30 days.',
+  async run({ trx, clock }) {
+    const now = clock.now().getTime();
+    const assignments = await deleteExpiredRoleAssignments(
+      trx,
+      new Date(now - EXPIRED_ASSIGNMENT_RETENTION_DAYS * DAY_MS),
+    );
+    const runs = await deleteJobRunsBefore(trx, new Date(now - JOB_RUN_RETENTION_DAYS * DAY_MS));
+    return `deleted ${assignments} expired role assignments and ${runs} old job runs`;
+  },
+};

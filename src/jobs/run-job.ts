@@ -1,0 +1,56 @@
+import type { Kysely } from 'kysely';
+import { recordJobRun, tryJobLock } from '../db/job-runs.repository.ts';
+import type { Database } from '../db/types.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Job } from './job.ts';
+
+export interface JobOutcome {
+  job: string;
+  outcome: 'succeeded' | 'failed' | 'skipped';
+  detail: string;
+}
+
+/**
+ * Runs one job inside a transaction that holds the job's advisory lock; a run that finds the lock
+ * taken is skipped. Every run, whatever its outcome, is recorded in ktrlplane.job_runs. Never
+ * throws: a failing job is logged and recorded, and the scheduler goes on.
+ */
+export async function runJob(
+  deps: { db: Kysely<Database>; clock: Clock; logger: Logger },
+  job: Job,
+  trigger: string,
+): Promise<JobOutcome> {
+  const runId = crypto.randomUUID();
+  const log = deps.logger.child({ job: job.name, job_run_id: runId });
+  const startedAt = deps.clock.now();
+  let outcome: JobOutcome['outcome'];
+  let detail: string;
+  try {
+    const result = await deps.db.transaction().execute(async (trx) => {
+      if (!(await tryJobLock(trx, job.name))) return null;
+      return job.run({ trx, db: deps.db, clock: deps.clock, log });
+    });
+    outcome = result === null ? 'skipped' : 'succeeded';
+    detail = result ?? 'another run holds the lock';
+  } catch (error) {
+    outcome = 'failed';
+    detail = error instanceof Error ? error.message : String(error);
+    log.error('job failed', { err: error });
+  }
+  const finishedAt = deps.clock.now();
+  log.info('job run', { outcome, detail, duration_ms: finishedAt.getTime() - startedAt.getTime(), trigger });
+  try {
+    await recordJobRun(deps.db, {
+      job: job.name,
+      trigger,
+      outcome,
+      detail,
+      started_at: startedAt,
+      finished_at: finishedAt,
+    });
+  } catch (error) {
+    log.error('could not record job run', { err: error });
+  }
+  return { job: job.name, outcome, detail };
+}

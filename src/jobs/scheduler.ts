@@ -1,0 +1,38 @@
+import { Cron } from 'croner';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/types.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Job } from './job.ts';
+import { type JobOutcome, runJob } from './run-job.ts';
+
+export interface Scheduler {
+  stop(): Promise<void>;
+}
+
+/**
+ * The in-process scheduler for Node: the same jobs and cron expressions Workers runs from Cron
+ * Triggers. Several instances may run it at once; the job lock makes overlapping runs skip.
+ * `stop` waits for runs in flight, so a graceful shutdown does not cut a job in half.
+ */
+export function startScheduler(
+  deps: { db: Kysely<Database>; clock: Clock; logger: Logger },
+  jobs: readonly Job[],
+): Scheduler {
+  const inFlight = new Set<Promise<JobOutcome>>();
+  const crons = jobs.map(
+    (job) =>
+      new Cron(job.schedule, { timezone: 'UTC', protect: true }, () => {
+        const run = runJob(deps, job, `cron:${job.schedule}`);
+        inFlight.add(run);
+        void run.finally(() => inFlight.delete(run));
+      }),
+  );
+  deps.logger.info('scheduler started', { jobs: jobs.map((job) => `${job.name} (${job.schedule})`) });
+  return {
+    async stop() {
+      for (const cron of crons) cron.stop();
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely';
+import type { Stripe } from 'stripe';
+import type { Config } from '../config.ts';
+import type { DatabaseHandle } from '../db/dialects/node.ts';
+import type { Database } from '../db/types.ts';
+import type { AssetManifest } from './assets.ts';
+import type { Clock } from './clock.ts';
+import type { Logger } from './logger.ts';
+
+/** Everything the app is built from. Entries (Node, Workers) and tests compose it the same way. */
+export interface AppDeps {
+  db: Kysely<Database>;
+  dbKind: DatabaseHandle['kind'];
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  assets: AssetManifest;
+  /** Null when STRIPE_SECRET_KEY is unset: billing is off and every organization is on the free plan. */
+  stripe: Stripe | null;
+}
+
+export interface AppEnv {
+  Variables: {
+    deps: AppDeps;
+    requestId: string;
+    secureHeadersNonce?: string;
+    /** The request's logger, bound to its request id. */
+    log: Logger;
+  };
+}

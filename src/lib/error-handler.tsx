@@ -1,0 +1,77 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { ErrorPage, type ErrorView } from '../views/pages/error-page.tsx';
+import { renderPage } from '../views/render-page.tsx';
+import type { AppEnv } from './app-env.ts';
+import { AppError, notFound } from './errors.ts';
+import { representationFor } from './negotiate.tsx';
+
+/**
+ * Turns any thrown error into an answer: problem+json (RFC 9457) for API clients, an error page or
+ * fragment for browsers. Only AppError details reach the user; anything else is logged with its
+ * stack and answered with a 500 that says only that something failed, and the request id.
+ */
+export function handleError(error: Error, c: Context<AppEnv>): Response | Promise<Response> {
+  const appError = toAppError(error);
+  if (appError.status >= 500) {
+    c.get('log').error('request failed', { err: error, method: c.req.method, path: c.req.path });
+  }
+  return sendError(c, appError);
+}
+
+export function handleNotFound(c: Context<AppEnv>): Response | Promise<Response> {
+  return sendError(
+    c,
+    notFound(`Nothing is at ${c.req.method} ${c.req.path}. Check the address, or go back to the start page.`),
+  );
+}
+
+function toAppError(error: Error): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof HTTPException) {
+    return new AppError(
+      error.status as AppError['status'],
+      error.res?.statusText || 'Error',
+      error.message || 'The request could not be handled.',
+    );
+  }
+  return new AppError(
+    500,
+    'Internal Server Error',
+    'Something failed on our side. Try again; if it keeps failing, quote the request id.',
+  );
+}
+
+function sendError(c: Context<AppEnv>, error: AppError): Response | Promise<Response> {
+  const requestId = c.get('requestId') ?? 'unknown';
+  for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+  const view: ErrorView = {
+    status: error.status,
+    title: error.title,
+    detail: error.detail,
+    requestId,
+    errors: error.errors,
+  };
+  switch (representationFor(c)) {
+    case 'json':
+      return c.body(
+        JSON.stringify({
+          type: 'about:blank',
+          title: error.title,
+          status: error.status,
+          detail: error.detail,
+          instance: c.req.path,
+          requestId,
+          ...(error.errors.length > 0
+            ? { errors: error.errors.map((e) => ({ pointer: e.pointer, detail: e.message })) }
+            : {}),
+        }),
+        error.status,
+        { 'Content-Type': 'application/problem+json; charset=utf-8' },
+      );
+    case 'fragment':
+      return c.html(<ErrorPage {...view} />, error.status);
+    case 'page':
+      return c.html(renderPage(c, error.title, <ErrorPage {...view} />), error.status);
+  }
+}

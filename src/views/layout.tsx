@@ -1,0 +1,59 @@
+import type { Child } from 'hono/jsx';
+import type { AssetManifest } from '../lib/assets.ts';
+
+/** What the layout needs from the request; views never see the database or the context. */
+export interface PageContext {
+  nonce: string | undefined;
+  assets: AssetManifest;
+  requestId: string;
+}
+
+const navigation = [
+  { href: '/organizations', label: 'Organizations' },
+  { href: '/projects', label: 'Projects' },
+];
+
+export function Layout(props: { page: PageContext; title: string; children: Child }) {
+  const { page } = props;
+  return (
+    <html lang="en" class="h-full">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <meta name="htmx-config" content='{"includeIndicatorCSS":false}' />
+        <title>{`${props.title} · ktrlplane`}</title>
+        <link rel="stylesheet" href={page.assets['app.css']} />
+        <script nonce={page.nonce} src={page.assets['htmx.js']} defer />
+        <script nonce={page.nonce} src={page.assets['alpine.js']} defer />
+      </head>
+      <body class="flex min-h-full flex-col bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+        <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:p-2">
+          Skip to content
+        </a>
+        <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+          <div class="mx-auto flex max-w-6xl items-center gap-6 px-4 py-3">
+            <a href="/" class="flex items-center gap-2 font-semibold tracking-tight">
+              <span class="inline-block size-6 rounded-md bg-indigo-600" aria-hidden="true" />
+              ktrlplane
+            </a>
+            <nav aria-label="Main" class="flex gap-4 text-sm text-slate-600 dark:text-slate-300">
+              {navigation.map((item) => (
+                <a href={item.href} class="hover:text-indigo-600 dark:hover:text-indigo-400">
+                  {item.label}
+                </a>
+              ))}
+            </nav>
+          </div>
+        </header>
+        <div id="toasts" class="fixed right-4 top-4 z-50 flex flex-col gap-2" aria-live="polite" />
+        <main id="main" class="mx-auto w-full max-w-6xl flex-1 px-4 py-8">
+          {props.children}
+        </main>
+        <footer class="border-t border-slate-200 py-4 text-center text-xs text-slate-500 dark:border-slate-800">
+          ktrlplane · request <code>{page.requestId}</code>
+        </footer>
+      </body>
+    </html>
+  );
+}

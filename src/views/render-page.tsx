@@ -1,0 +1,21 @@
+import type { Context } from 'hono';
+import { raw } from 'hono/html';
+import type { Child } from 'hono/jsx';
+import type { AppEnv } from '../lib/app-env.ts';
+import { Layout, type PageContext } from './layout.tsx';
+
+export function pageContext(c: Context<AppEnv>): PageContext {
+  return { nonce: c.get('secureHeadersNonce'), assets: c.get('deps').assets, requestId: c.get('requestId') };
+}
+
+/** The full HTML document for a page body. */
+export function renderPage(c: Context<AppEnv>, title: string, body: Child) {
+  return (
+    <>
+      {raw('<!DOCTYPE html>')}
+      <Layout page={pageContext(c)} title={title}>
+        {body}
+      </Layout>
+    </>
+  );
+}

@@ -1,0 +1,97 @@
+import { createApp } from './app.ts';
+import { type Config, loadConfig } from './config.ts';
+import { openNeon } from './db/dialects/neon.ts';
+import { jobsForCron } from './jobs/registry.ts';
+import { runJob } from './jobs/run-job.ts';
+import { type AssetManifest, MANIFEST_PATH, parseAssetManifest } from './lib/assets.ts';
+import { systemClock } from './lib/clock.ts';
+import { createLogger, type Logger } from './lib/logger.ts';
+import { createStripeClient } from './services/stripe-client.ts';
+
+/** The bindings wrangler.toml declares (DATABASE_URL is a secret) plus the static asset binding. */
+export interface WorkerEnv extends Record<string, unknown> {
+  DATABASE_URL: string;
+  ASSETS?: { fetch(input: string): Promise<Response> };
+}
+
+export interface WorkerExecutionContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface WorkerScheduledController {
+  cron: string;
+  scheduledTime: number;
+}
+
+interface IsolateState {
+  config: Config;
+  logger: Logger;
+  assets: Promise<AssetManifest>;
+}
+
+// Parsed once per isolate. Database pools are not kept: Workers forbid sharing I/O objects across
+// requests, so each request and each scheduled run opens its own and closes it in waitUntil.
+let isolate: IsolateState | undefined;
+
+function isolateState(env: WorkerEnv): IsolateState {
+  if (!isolate) {
+    const config = loadConfig(env);
+    if (!config.DATABASE_URL)
+      throw new Error('DATABASE_URL is not set; run `wrangler secret put DATABASE_URL`');
+    const assets = env.ASSETS
+      ? env.ASSETS.fetch(`https://assets.invalid${MANIFEST_PATH}`).then(async (res) =>
+          parseAssetManifest(await res.json()),
+        )
+      : Promise.reject(new Error('The ASSETS binding is missing; see wrangler.toml [assets]'));
+    assets.catch(() => {});
+    isolate = { config, logger: createLogger({ level: config.LOG_LEVEL, format: 'json' }), assets };
+  }
+  return isolate;
+}
+
+function openDatabase(config: Config) {
+  return openNeon({ url: config.DATABASE_URL ?? '', wsProxy: config.NEON_WS_PROXY });
+}
+
+export async function handleFetch(
+  request: Request,
+  env: WorkerEnv,
+  ctx: WorkerExecutionContext,
+): Promise<Response> {
+  const { config, logger, assets } = isolateState(env);
+  const database = openDatabase(config);
+  try {
+    const app = createApp({
+      db: database.db,
+      dbKind: database.kind,
+      config,
+      clock: systemClock,
+      logger,
+      assets: await assets,
+      stripe: createStripeClient(config),
+    });
+    return await app.fetch(request, env, ctx as never);
+  } finally {
+    ctx.waitUntil(database.close());
+  }
+}
+
+export async function handleScheduled(
+  controller: WorkerScheduledController,
+  env: WorkerEnv,
+  ctx: WorkerExecutionContext,
+): Promise<void> {
+  const { config, logger } = isolateState(env);
+  const database = openDatabase(config);
+  const run = (async () => {
+    try {
+      for (const job of jobsForCron(controller.cron)) {
+        await runJob({ db: database.db, clock: systemClock, logger }, job, `cron:${controller.cron}`);
+      }
+    } finally {
+      await database.close();
+    }
+  })();
+  ctx.waitUntil(run);
+  await run;
+}

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { DatabaseHandle } from '../../src/db/dialects/node.ts';
+import type { AppDeps } from '../../src/lib/app-env.ts';
+import type { AssetManifest } from '../../src/lib/assets.ts';
+import { manualClock } from '../../src/lib/clock.ts';
+import { createLogger } from '../../src/lib/logger.ts';
+import { openTestDatabase, truncateData } from './test-database.ts';
+
+export const testAssets: AssetManifest = {
+  'app.css': '/static/app.test.css',
+  'htmx.js': '/static/htmx.test.js',
+  'alpine.js': '/static/alpine.test.js',
+};
+
+export interface TestContext {
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  database: DatabaseHandle;
+  clock: ReturnType<typeof manualClock>;
+  /** Every log line the app wrote during the current test, parsed. */
+  logs: Array<Record<string, unknown>>;
+}
+
+/**
+ * Registers hooks that give each test file its own migrated database and each test empty tables
+ * (the seeded roles stay), and returns the context the hooks fill in.
+ */
+export function useTestApp(env: Record<string, string> = {}): TestContext {
+  const context = { logs: [] } as unknown as TestContext;
+  beforeAll(async () => {
+    context.database = await openTestDatabase();
+    context.clock = manualClock(new Date('2026-11-27T12:00:00Z'));
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'debug', ...env });
+    context.deps = {
+      db: context.database.db,
+      dbKind: context.database.kind,
+      config,
+      clock: context.clock,
+      logger: createLogger({
+        level: 'debug',
+        format: 'json',
+        write: (line) => context.logs.push(JSON.parse(line)),
+      }),
+      assets: testAssets,
+      stripe: null,
+    };
+    context.app = createApp(context.deps);
+  });
+  beforeEach(async () => {
+    context.logs.length = 0;
+    await truncateData(context.database.db);
+  });
+  afterAll(async () => {
+    await context.database?.close();
+  });
+  return context;
+}
