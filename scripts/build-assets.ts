@@ -13,6 +13,7 @@ const sources: Record<AssetName, string> = {
   'app.css': 'dist/tmp/app.css',
   'htmx.js': 'node_modules/htmx.org/dist/htmx.min.js',
   'alpine.js': 'node_modules/@alpinejs/csp/dist/cdn.min.js',
+  'favicon.svg': 'static-src/favicon.svg',
 };
 
 await rm(OUT_DIR, { recursive: true, force: true });

@@ -8,10 +8,8 @@ export interface PageContext {
   requestId: string;
 }
 
-const navigation = [
-  { href: '/organizations', label: 'Organizations' },
-  { href: '/projects', label: 'Projects' },
-];
+/** Sections of the app; each entry is added by the issue that builds its pages (never a dead link). */
+const navigation: Array<{ href: string; label: string }> = [];
 
 export function Layout(props: { page: PageContext; title: string; children: Child }) {
   const { page } = props;
@@ -23,6 +21,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
         <meta name="color-scheme" content="light dark" />
         <meta name="htmx-config" content='{"includeIndicatorCSS":false}' />
         <title>{`${props.title} · ktrlplane`}</title>
+        <link rel="icon" type="image/svg+xml" href={page.assets['favicon.svg']} />
         <link rel="stylesheet" href={page.assets['app.css']} />
         <script nonce={page.nonce} src={page.assets['htmx.js']} defer />
         <script nonce={page.nonce} src={page.assets['alpine.js']} defer />
@@ -34,7 +33,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
         <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
           <div class="mx-auto flex max-w-6xl items-center gap-6 px-4 py-3">
             <a href="/" class="flex items-center gap-2 font-semibold tracking-tight">
-              <span class="inline-block size-6 rounded-md bg-indigo-600" aria-hidden="true" />
+              <img src={page.assets['favicon.svg']} alt="" class="size-6" />
               ktrlplane
             </a>
             <nav aria-label="Main" class="flex gap-4 text-sm text-slate-600 dark:text-slate-300">

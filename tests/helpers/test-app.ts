@@ -12,6 +12,7 @@ export const testAssets: AssetManifest = {
   'app.css': '/static/app.test.css',
   'htmx.js': '/static/htmx.test.js',
   'alpine.js': '/static/alpine.test.js',
+  'favicon.svg': '/static/favicon.test.svg',
 };
 
 export interface TestContext {

@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import { sql } from 'kysely';
+import { Miniflare } from 'miniflare';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgres } from '../../src/db/dialects/node.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
+import { databaseUrl } from '../helpers/pg-urls.ts';
+import { startWsProxy } from '../helpers/ws-proxy.ts';
+
+/**
+ * The Workers build (dist/worker/worker.js, made by `wrangler deploy --dry-run`) running in workerd
+ * through Miniflare, offline, against a real Postgres reached with Neon's driver over a local
+ * WebSocket-to-TCP proxy.
+ */
+const serverUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const name = `ktrlplane_worker_${Date.now()}`;
+let mf: Miniflare;
+let proxy: Awaited<ReturnType<typeof startWsProxy>>;
+const admin = openPostgres(serverUrl, { max: 1 });
+const database = openPostgres(databaseUrl(serverUrl, name), { max: 2 });
+
+beforeAll(async () => {
+  await sql.raw(`CREATE DATABASE ${name}`).execute(admin.db);
+  await migrateToLatest(database.db);
+  proxy = await startWsProxy();
+  const wrangler = await readFile('wrangler.toml', 'utf8');
+  mf = new Miniflare({
+    modules: true,
+    scriptPath: 'dist/worker/worker.js',
+    compatibilityDate: /compatibility_date = "([^"]+)"/.exec(wrangler)?.[1] ?? '2026-04-01',
+    compatibilityFlags: ['nodejs_compat'],
+    bindings: {
+      DATABASE_URL: databaseUrl(serverUrl, name),
+      NEON_WS_PROXY: `127.0.0.1:${proxy.port}/v1`,
+      LOG_LEVEL: 'warn',
+    },
+    assets: { directory: 'dist/public', binding: 'ASSETS', routerConfig: { has_user_worker: true } },
+  });
+  await mf.ready;
+}, 60_000);
+
+afterAll(async () => {
+  await mf?.dispose();
+  await proxy?.close();
+  await database.close();
+  await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin.db);
+  await admin.close();
+});
+
+describe('the Workers build in workerd', () => {
+  it('exports only the handler object', async () => {
+    const bundle = await readFile('dist/worker/worker.js', 'utf8');
+    const exports = [...bundle.matchAll(/^export\s*\{([^}]*)\}/gm)].flatMap((match) => (match[1] ?? '').split(',').map((part) => part.trim()));
+    expect(exports).toEqual([expect.stringMatching(/ as default$/)]);
+  });
+
+  it('answers /health UP after reaching Postgres through Neon', async () => {
+    const res = await mf.dispatchFetch('http://localhost/health');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'UP' });
+  });
+
+  it('renders the first-run page with hashed assets served by the asset binding', async () => {
+    const res = await mf.dispatchFetch('http://localhost/', { headers: { Accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('Welcome to ktrlplane');
+    expect(html).toContain('PostgreSQL through Neon');
+    const cssUrl = /href="(\/static\/app\.[0-9a-f]+\.css)"/.exec(html)?.[1];
+    expect(cssUrl).toBeTruthy();
+    const css = await mf.dispatchFetch(`http://localhost${cssUrl}`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('Content-Type')).toMatch(/text\/css/);
+    await css.arrayBuffer();
+  });
+
+  it('answers unknown routes with problem+json', async () => {
+    const res = await mf.dispatchFetch('http://localhost/api/v1/nothing');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('Content-Type')).toMatch(/application\/problem\+json/);
+    expect((await res.json()).requestId).toBeTruthy();
+  });
+
+  it('runs the scheduled jobs of a cron trigger and records them in Postgres', async () => {
+    const worker = await mf.getWorker();
+    await worker.scheduled({ cron: housekeepingJob.schedule, scheduledTime: new Date() });
+    const runs = await database.db.selectFrom('ktrlplane.job_runs').selectAll().execute();
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ job: 'housekeeping', outcome: 'succeeded', trigger: `cron:${housekeepingJob.schedule}` });
+  });
+});
