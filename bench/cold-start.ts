@@ -14,10 +14,15 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 async function timeUntilUp(command: string[], env: Record<string, string>, path: string): Promise<number> {
   const started = performance.now();
   const [file = 'npm', ...args] = command;
-  const child: ChildProcess = spawn(file, args, { env: { ...process.env, ...env, PORT: String(PORT) }, stdio: 'ignore', detached: true });
+  const child: ChildProcess = spawn(file, args, {
+    env: { ...process.env, ...env, PORT: String(PORT) },
+    stdio: 'ignore',
+    detached: true,
+  });
   try {
     for (;;) {
-      if (performance.now() - started > 60_000) throw new Error(`${command.join(' ')} did not come up in 60 s`);
+      if (performance.now() - started > 60_000)
+        throw new Error(`${command.join(' ')} did not come up in 60 s`);
       try {
         const res = await fetch(`http://127.0.0.1:${PORT}${path}`);
         if (res.ok) return performance.now() - started;
@@ -32,7 +37,8 @@ async function timeUntilUp(command: string[], env: Record<string, string>, path:
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 const baseline: number[] = [];
@@ -55,6 +61,10 @@ for (let run = 0; run < RUNS; run++) {
 
 console.log(`start-up, spawn → first 200 (median of ${RUNS})`);
 console.log(`  baseline: bare node http server   ${fmt(median(baseline))}`);
-console.log(`  npm start, empty ./data (cold)     ${fmt(median(cold))}  (${(median(cold) / median(baseline)).toFixed(1)}× baseline)`);
-console.log(`  npm start, existing ./data (warm)  ${fmt(median(warm))}  (${(median(warm) / median(baseline)).toFixed(1)}× baseline)`);
+console.log(
+  `  npm start, empty ./data (cold)     ${fmt(median(cold))}  (${(median(cold) / median(baseline)).toFixed(1)}× baseline)`,
+);
+console.log(
+  `  npm start, existing ./data (warm)  ${fmt(median(warm))}  (${(median(warm) / median(baseline)).toFixed(1)}× baseline)`,
+);
 console.log(`  goal: cold start under 10 s: ${median(cold) < 10_000 ? 'met' : 'NOT met'}`);

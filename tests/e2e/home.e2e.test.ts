@@ -30,8 +30,12 @@ describe('the home page in Chromium', () => {
     await expect(page.locator('h1').textContent()).resolves.toBe('Welcome to ktrlplane');
     // htmx and Alpine ran under the CSP (their globals exist), and Tailwind styled the page.
     expect(await page.evaluate(() => typeof (window as unknown as { htmx?: unknown }).htmx)).toBe('object');
-    expect(await page.evaluate(() => typeof (window as unknown as { Alpine?: unknown }).Alpine)).toBe('object');
-    const headerBorder = await page.locator('header').evaluate((el) => getComputedStyle(el).borderBottomWidth);
+    expect(await page.evaluate(() => typeof (window as unknown as { Alpine?: unknown }).Alpine)).toBe(
+      'object',
+    );
+    const headerBorder = await page
+      .locator('header')
+      .evaluate((el) => getComputedStyle(el).borderBottomWidth);
     expect(headerBorder).toBe('1px');
     await page.screenshot({ path: 'test-results/home.png', fullPage: true });
     expect(problems).toEqual([]);

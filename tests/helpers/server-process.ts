@@ -15,11 +15,22 @@ export interface RunningServer {
  * Starts the real Node server (src/server.ts) on a free port with a fresh embedded database, or
  * the server given by DATABASE_URL in `env`, and resolves once it prints its URL.
  */
-export async function startServer(env: Record<string, string> = {}, timeoutMs = 30_000): Promise<RunningServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<RunningServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ktrlplane-data-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     // Vitest exports BASE_URL=/ (Vite's base path) into process.env; the server must not inherit it.
-    env: { ...process.env, BASE_URL: '', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', JOBS_ENABLED: 'false', ...env },
+    env: {
+      ...process.env,
+      BASE_URL: '',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      JOBS_ENABLED: 'false',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -27,7 +38,10 @@ export async function startServer(env: Record<string, string> = {}, timeoutMs = 
     output += chunk.toString();
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start in ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listening on (http:\/\/localhost:\d+)/.exec(output);

@@ -51,7 +51,9 @@ afterAll(async () => {
 describe('the Workers build in workerd', () => {
   it('exports only the handler object', async () => {
     const bundle = await readFile('dist/worker/worker.js', 'utf8');
-    const exports = [...bundle.matchAll(/^export\s*\{([^}]*)\}/gm)].flatMap((match) => (match[1] ?? '').split(',').map((part) => part.trim()));
+    const exports = [...bundle.matchAll(/^export\s*\{([^}]*)\}/gm)].flatMap((match) =>
+      (match[1] ?? '').split(',').map((part) => part.trim()),
+    );
     expect(exports).toEqual([expect.stringMatching(/ as default$/)]);
   });
 
@@ -79,14 +81,21 @@ describe('the Workers build in workerd', () => {
     const res = await mf.dispatchFetch('http://localhost/api/v1/nothing');
     expect(res.status).toBe(404);
     expect(res.headers.get('Content-Type')).toMatch(/application\/problem\+json/);
-    expect((await res.json()).requestId).toBeTruthy();
+    expect(((await res.json()) as { requestId?: string }).requestId).toBeTruthy();
   });
 
   it('runs the scheduled jobs of a cron trigger and records them in Postgres', async () => {
-    const worker = await mf.getWorker();
+    // Miniflare's Fetcher type omits scheduled(); workerd's Fetcher has it.
+    const worker = (await mf.getWorker()) as unknown as {
+      scheduled(options: { cron: string; scheduledTime: Date }): Promise<unknown>;
+    };
     await worker.scheduled({ cron: housekeepingJob.schedule, scheduledTime: new Date() });
     const runs = await database.db.selectFrom('ktrlplane.job_runs').selectAll().execute();
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ job: 'housekeeping', outcome: 'succeeded', trigger: `cron:${housekeepingJob.schedule}` });
+    expect(runs[0]).toMatchObject({
+      job: 'housekeeping',
+      outcome: 'succeeded',
+      trigger: `cron:${housekeepingJob.schedule}`,
+    });
   });
 });
