@@ -25,7 +25,9 @@ async function main() {
     write: (line) => process.stdout.write(`${line}\n`),
   });
 
-  const database = await openNodeDatabase(config);
+  const database = await openNodeDatabase(config, (error) =>
+    logger.warn('idle database connection lost', { err: error }),
+  );
   const { applied } = await migrateToLatest(database.db);
   logger.info(applied.length > 0 ? 'migrations applied' : 'schema is current', {
     applied,

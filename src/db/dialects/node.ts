@@ -37,6 +37,11 @@ export async function openPglite(
   return { db, kind: 'pglite', pglite, close: () => db.destroy() };
 }
 
-export async function openNodeDatabase(config: { DATABASE_URL?: string | undefined; DATA_DIR: string }) {
-  return config.DATABASE_URL ? openPostgres(config.DATABASE_URL) : openPglite(config.DATA_DIR);
+export async function openNodeDatabase(
+  config: { DATABASE_URL?: string | undefined; DATA_DIR: string },
+  onIdleClientError?: (error: Error) => void,
+) {
+  return config.DATABASE_URL
+    ? openPostgres(config.DATABASE_URL, onIdleClientError ? { onIdleClientError } : {})
+    : openPglite(config.DATA_DIR);
 }
