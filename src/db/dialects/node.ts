@@ -13,12 +13,22 @@ export interface DatabaseHandle {
 }
 
 /** A real PostgreSQL server through `pg`. */
-export function openPostgres(url: string, options: { max?: number } = {}): DatabaseHandle {
+export function openPostgres(
+  url: string,
+  options: { max?: number; onIdleClientError?: (error: Error) => void } = {},
+): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
     types: normalisedPgTypes(pg.types),
   });
+  // An idle pooled connection can be cut by the server (restart, failover, admin termination);
+  // pg reports that as an 'error' event, which would crash the process if nobody listened. The
+  // pool drops the connection and opens a new one on the next query.
+  pool.on(
+    'error',
+    options.onIdleClientError ?? ((error) => console.error('idle database connection lost:', error.message)),
+  );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
 }
