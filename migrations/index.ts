@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as core from './2026-11-27-0001-core.ts';
 import * as seedRoles from './2026-11-27-0002-seed-roles.ts';
+import * as identity from './2026-11-27-0003-identity.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
@@ -9,4 +10,5 @@ import * as seedRoles from './2026-11-27-0002-seed-roles.ts';
 export const migrations: Record<string, Migration> = {
   '2026-11-27-0001-core': core,
   '2026-11-27-0002-seed-roles': seedRoles,
+  '2026-11-27-0003-identity': identity,
 };

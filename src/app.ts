@@ -3,10 +3,20 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from './lib/app-env.ts';
+import { authentication, csrfProtection } from './lib/auth-middleware.ts';
 import { handleError, handleNotFound } from './lib/error-handler.tsx';
 import { payloadTooLarge } from './lib/errors.ts';
+import { accessRoutes } from './routes/access.tsx';
+import { accountRoutes } from './routes/account.tsx';
+import { auditRoutes } from './routes/audit.tsx';
+import { authRoutes } from './routes/auth.tsx';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
+import { oidcRoutes } from './routes/oidc.tsx';
+import { organizationsRoutes } from './routes/organizations.tsx';
+import { permissionsRoutes } from './routes/permissions.tsx';
+import { projectsRoutes } from './routes/projects.tsx';
+import { tokensRoutes } from './routes/tokens.tsx';
 
 export interface AppOptions {
   /** Serves /static/* on Node; on Workers the platform's asset binding serves it before the app. */
@@ -16,7 +26,18 @@ export interface AppOptions {
 }
 
 /** Sub-apps that answer both at their own path and under /api/v1 (which always answers JSON). */
-const sharedRoutes = [healthRoutes];
+const sharedRoutes = [
+  healthRoutes,
+  organizationsRoutes,
+  projectsRoutes,
+  accessRoutes,
+  auditRoutes,
+  tokensRoutes,
+  permissionsRoutes,
+];
+
+/** Browser-facing sub-apps that have no /api/v1 twin (sign-in flows, the start page). */
+const pageRoutes = [homeRoutes, authRoutes, oidcRoutes, accountRoutes];
 
 /**
  * The composition root. Middleware order is DESIGN.md §3: request id → secure headers → body
@@ -65,8 +86,11 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     }),
   );
 
+  app.use(authentication());
+  app.use(csrfProtection());
+
   for (const routes of sharedRoutes) app.route('/', routes);
-  app.route('/', homeRoutes);
+  for (const routes of pageRoutes) app.route('/', routes);
   for (const routes of options.extraRoutes ?? []) app.route('/', routes);
 
   const api = new Hono<AppEnv>();

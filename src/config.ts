@@ -28,6 +28,24 @@ export const configSchema = z.object({
     .default(1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   JOBS_ENABLED: booleanFromEnv.default(true),
+  SIGNUP_MODE: z.enum(['open', 'invite', 'disabled']).default('open'),
+  PASSWORD_ITERATIONS: z.coerce.number().int().min(1000).max(10_000_000).default(600_000),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(24 * 14),
+  TRUST_PROXY: booleanFromEnv.default(false),
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('ktrlplane <no-reply@localhost>'),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_', 'must be a Stripe secret key (sk_…)').optional(),
   STRIPE_API_URL: z.url({ protocol: /^https?$/ }).optional(),
 });

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -44,6 +45,8 @@ async function main() {
       logger,
       assets,
       stripe: createStripeClient(config),
+      runtime: 'node',
+      remoteAddress: (c) => getConnInfo(c).remote.address,
     },
     {
       staticFiles: serveStatic({

@@ -69,6 +69,9 @@ export async function handleFetch(
       logger,
       assets: await assets,
       stripe: createStripeClient(config),
+      runtime: 'workers',
+      // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it past the edge.
+      remoteAddress: (c) => c.req.header('CF-Connecting-IP'),
     });
     return await app.fetch(request, env, ctx as never);
   } finally {

@@ -11,12 +11,109 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export type ScopeType = 'organization' | 'project' | 'resource' | 'global';
 
 export interface UsersTable {
+  /** A local account's id is `local|<random>`; an OIDC user's is the token's `sub`. */
   user_id: string;
   email: string | null;
   name: string | null;
   is_platform_admin: Generated<boolean>;
+  /** 'service' for client-credentials principals (`<client_id>@clients`). */
+  kind: Generated<'user' | 'service'>;
+  last_org_id: string | null;
+  last_project_id: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
+}
+
+export interface LocalCredentialsTable {
+  user_id: string;
+  /** `pbkdf2-sha256$<iterations>$<salt>$<hash>` (base64url). */
+  password_hash: string;
+  updated_at: Timestamp;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the cookie's token; the token itself is never stored. */
+  session_hash: string;
+  user_id: string;
+  created_at: Date;
+  expires_at: Date;
+  last_seen_at: Date;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export type TokenAccess = 'read' | 'read-write';
+
+export interface ApiTokensTable {
+  token_id: string;
+  token_hash: string;
+  user_id: string;
+  name: string;
+  scope_type: 'organization' | 'project' | null;
+  scope_id: string | null;
+  access: TokenAccess;
+  created_at: Date;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface InvitationsTable {
+  invitation_id: Generated<string>;
+  token_hash: string;
+  email: string;
+  role_id: string;
+  scope_type: 'organization' | 'project' | 'resource';
+  scope_id: string;
+  org_id: string;
+  assignment_expires_at: Date | null;
+  invited_by: string | null;
+  created_at: Date;
+  expires_at: Date;
+  accepted_at: Date | null;
+  accepted_by: string | null;
+  revoked_at: Date | null;
+}
+
+export interface MailOutboxTable {
+  mail_id: Generated<string>;
+  to_address: string;
+  subject: string;
+  body_text: string;
+  created_at: Date;
+  sent_at: Date | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+}
+
+export interface AuditEventsTable {
+  event_id: Generated<string>;
+  occurred_at: Date;
+  org_id: string | null;
+  actor_type: 'user' | 'token' | 'anonymous' | 'system';
+  actor_id: string | null;
+  actor_label: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  changes: ColumnType<Record<string, unknown>, Record<string, unknown> | string | undefined, never>;
+  request_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface RateLimitsTable {
+  bucket: string;
+  window_start: Date;
+  hits: number;
+}
+
+export interface OidcLoginsTable {
+  state: string;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  expires_at: Date;
 }
 
 export interface OrganizationsTable {
@@ -117,7 +214,24 @@ export interface Database {
   'ktrlplane.role_assignments': RoleAssignmentsTable;
   'ktrlplane.billing_accounts': BillingAccountsTable;
   'ktrlplane.job_runs': JobRunsTable;
+  'ktrlplane.local_credentials': LocalCredentialsTable;
+  'ktrlplane.sessions': SessionsTable;
+  'ktrlplane.api_tokens': ApiTokensTable;
+  'ktrlplane.invitations': InvitationsTable;
+  'ktrlplane.mail_outbox': MailOutboxTable;
+  'ktrlplane.audit_events': AuditEventsTable;
+  'ktrlplane.rate_limits': RateLimitsTable;
+  'ktrlplane.oidc_logins': OidcLoginsTable;
 }
+
+export type User = Selectable<UsersTable>;
+export type Organization = Selectable<OrganizationsTable>;
+export type Project = Selectable<ProjectsTable>;
+export type ApiToken = Selectable<ApiTokensTable>;
+export type Invitation = Selectable<InvitationsTable>;
+export type AuditEvent = Selectable<AuditEventsTable>;
+export type RoleAssignment = Selectable<RoleAssignmentsTable>;
+export type Role = Selectable<RolesTable>;
 
 export type Resource = Selectable<ResourcesTable>;
 export type NewResource = Insertable<ResourcesTable>;

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database } from './types.ts';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database, User } from './types.ts';
 
 /** Platform-wide: used only to tell a fresh installation (no users yet) from a running one. */
 export async function countUsers(db: Kysely<Database>): Promise<number> {
@@ -8,4 +8,84 @@ export async function countUsers(db: Kysely<Database>): Promise<number> {
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .executeTakeFirstOrThrow();
   return Number(row.count);
+}
+
+export async function findUserById(db: Kysely<Database>, userId: string): Promise<User | undefined> {
+  return db.selectFrom('ktrlplane.users').selectAll().where('user_id', '=', userId).executeTakeFirst();
+}
+
+/** Exact, case-insensitive email match. */
+export async function findUserByEmail(db: Kysely<Database>, email: string): Promise<User | undefined> {
+  return db
+    .selectFrom('ktrlplane.users')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .executeTakeFirst();
+}
+
+/**
+ * Creates a user; the very first user of the installation becomes the platform admin. Takes a
+ * table lock so two simultaneous first sign-ups cannot both become admin.
+ */
+export async function createUser(
+  trx: Transaction<Database>,
+  user: { user_id: string; email: string | null; name: string | null; kind?: 'user' | 'service' },
+): Promise<User> {
+  await sql`LOCK TABLE ktrlplane.users IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
+  const isFirst = (await countUsers(trx)) === 0;
+  return trx
+    .insertInto('ktrlplane.users')
+    .values({ ...user, kind: user.kind ?? 'user', is_platform_admin: isFirst })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Creates or refreshes a user known from an identity provider (OIDC `sub`, email and name claims). */
+export async function upsertExternalUser(
+  db: Kysely<Database>,
+  user: { user_id: string; email: string | null; name: string | null; kind: 'user' | 'service' },
+  now: Date,
+): Promise<User> {
+  return db.transaction().execute(async (trx) => {
+    const existing = await findUserById(trx, user.user_id);
+    if (!existing) return createUser(trx, user);
+    if (existing.email === user.email && existing.name === user.name && existing.kind === user.kind)
+      return existing;
+    return trx
+      .updateTable('ktrlplane.users')
+      .set({ email: user.email, name: user.name, kind: user.kind, updated_at: now })
+      .where('user_id', '=', user.user_id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  });
+}
+
+export async function rememberLastUsed(
+  db: Kysely<Database>,
+  userId: string,
+  last: { last_org_id?: string | null; last_project_id?: string | null },
+): Promise<void> {
+  await db.updateTable('ktrlplane.users').set(last).where('user_id', '=', userId).execute();
+}
+
+export async function findPasswordHash(db: Kysely<Database>, userId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('ktrlplane.local_credentials')
+    .select('password_hash')
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row?.password_hash;
+}
+
+export async function setPasswordHash(
+  db: Kysely<Database>,
+  userId: string,
+  passwordHash: string,
+  now: Date,
+): Promise<void> {
+  await db
+    .insertInto('ktrlplane.local_credentials')
+    .values({ user_id: userId, password_hash: passwordHash, updated_at: now })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: passwordHash, updated_at: now }))
+    .execute();
 }

@@ -1,8 +1,13 @@
+import type { Context } from 'hono';
 import type { Kysely } from 'kysely';
 import type { Stripe } from 'stripe';
 import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/dialects/node.ts';
 import type { Database } from '../db/types.ts';
+import type { AuditActor } from '../services/audit.ts';
+import type { Runtime } from '../services/passwords.ts';
+import type { Principal } from '../services/principal.ts';
+import type { AuthorizedScope } from '../services/rbac.ts';
 import type { AssetManifest } from './assets.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
@@ -17,6 +22,10 @@ export interface AppDeps {
   assets: AssetManifest;
   /** Null when STRIPE_SECRET_KEY is unset: billing is off and every organization is on the free plan. */
   stripe: Stripe | null;
+  /** 'workers' caps password hashing at what Cloudflare allows. */
+  runtime: Runtime;
+  /** The socket peer's address, where the runtime knows it (Node); see lib/client-ip.ts. */
+  remoteAddress?: (c: Context) => string | undefined;
 }
 
 export interface AppEnv {
@@ -26,5 +35,11 @@ export interface AppEnv {
     secureHeadersNonce?: string;
     /** The request's logger, bound to its request id. */
     log: Logger;
+    /** The authenticated caller, or null (set by lib/auth-middleware.ts). */
+    principal: Principal | null;
+    /** Actor, request id, IP and user agent for audit events of this request. */
+    auditActor: AuditActor;
+    /** The scope a route's permission check authorized (set by requireAccess). */
+    scope: AuthorizedScope;
   };
 }

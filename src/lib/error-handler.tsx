@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { ErrorPage, type ErrorView } from '../views/pages/error-page.tsx';
 import { renderPage } from '../views/render-page.tsx';
 import type { AppEnv } from './app-env.ts';
-import { AppError, notFound } from './errors.ts';
+import { AppError, notFound, UnauthenticatedError } from './errors.ts';
 import { representationFor } from './negotiate.tsx';
 
 /**
@@ -12,6 +12,7 @@ import { representationFor } from './negotiate.tsx';
  * stack and answered with a 500 that says only that something failed, and the request id.
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response | Promise<Response> {
+  if (error instanceof UnauthenticatedError && representationFor(c) !== 'json') return redirectToSignIn(c);
   const appError = toAppError(error);
   if (appError.status >= 500) {
     c.get('log').error('request failed', { err: error, method: c.req.method, path: c.req.path });
@@ -26,8 +27,29 @@ export function handleNotFound(c: Context<AppEnv>): Response | Promise<Response>
   );
 }
 
+function redirectToSignIn(c: Context<AppEnv>): Response {
+  const target = c.req.method === 'GET' ? c.req.path + new URL(c.req.url).search : '/';
+  const location = `/auth/login?next=${encodeURIComponent(target)}`;
+  if (c.req.header('HX-Request') === 'true') {
+    c.header('HX-Redirect', location);
+    return c.body(null, 200);
+  }
+  return c.redirect(location, 303);
+}
+
 function toAppError(error: Error): AppError {
   if (error instanceof AppError) return error;
+  if (error instanceof UnauthenticatedError) {
+    return new AppError(
+      401,
+      'Unauthorized',
+      'Sign in, or send an API token or OIDC access token as a Bearer credential.',
+      [],
+      {
+        'WWW-Authenticate': 'Bearer',
+      },
+    );
+  }
   if (error instanceof HTTPException) {
     return new AppError(
       error.status as AppError['status'],

@@ -38,3 +38,11 @@ export const unprocessable = (errors: FieldError[], detail = 'Some fields are in
 export function toJsonPointer(path: readonly PropertyKey[]): string {
   return path.map((part) => `/${String(part).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
+
+/**
+ * The caller must sign in first. The error handler answers API clients with a 401 and sends
+ * browsers to the sign-in page, coming back to where they were.
+ */
+export class UnauthenticatedError extends Error {
+  override name = 'UnauthenticatedError';
+}

@@ -33,7 +33,8 @@ export function useTestApp(env: Record<string, string> = {}): TestContext {
   beforeAll(async () => {
     context.database = await openTestDatabase();
     context.clock = manualClock(new Date('2026-11-27T12:00:00Z'));
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'debug', ...env });
+    // Low PBKDF2 cost keeps sign-ups fast; the cost itself is tested in passwords.test.ts.
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'debug', PASSWORD_ITERATIONS: '1000', ...env });
     context.deps = {
       db: context.database.db,
       dbKind: context.database.kind,
@@ -46,6 +47,7 @@ export function useTestApp(env: Record<string, string> = {}): TestContext {
       }),
       assets: testAssets,
       stripe: null,
+      runtime: 'node',
     };
     context.app = createApp(context.deps);
   });

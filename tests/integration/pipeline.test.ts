@@ -7,8 +7,11 @@ import { dnsLabel } from '../../src/lib/ids.ts';
 import { parseInput, pathId, readBody } from '../../src/lib/input.ts';
 import { useTestApp } from '../helpers/test-app.ts';
 
-const BROWSER = { Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
-const JSON_ACCEPT = { Accept: 'application/json' };
+const BROWSER = {
+  Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+  Origin: 'http://localhost',
+};
+const JSON_ACCEPT = { Accept: 'application/json', Origin: 'http://localhost' };
 
 describe('request pipeline', () => {
   const t = useTestApp({ BODY_LIMIT_BYTES: '2048' });

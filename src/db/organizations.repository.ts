@@ -1,0 +1,95 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { AuthorizedScope } from '../services/rbac.ts';
+import type { Database, Organization } from './types.ts';
+
+/** Organizations the user holds a role on directly (any unexpired assignment at organization scope). */
+export async function listOrganizationsForUser(
+  db: Kysely<Database>,
+  user: { userId: string },
+  now: Date,
+): Promise<Organization[]> {
+  return db
+    .selectFrom('ktrlplane.organizations as o')
+    .selectAll('o')
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('ktrlplane.role_assignments as ra')
+          .select('ra.assignment_id')
+          .whereRef('ra.scope_id', '=', 'o.org_id')
+          .where('ra.scope_type', '=', 'organization')
+          .where('ra.user_id', '=', user.userId)
+          .where((eb) => eb.or([eb('ra.expires_at', 'is', null), eb('ra.expires_at', '>', now)])),
+      ),
+    )
+    .orderBy('o.name')
+    .execute();
+}
+
+export async function organizationIdExists(db: Kysely<Database>, orgId: string): Promise<boolean> {
+  return Boolean(
+    await db
+      .selectFrom('ktrlplane.organizations')
+      .select('org_id')
+      .where('org_id', '=', orgId)
+      .executeTakeFirst(),
+  );
+}
+
+/** Creates an organization and makes its creator the Owner, in the caller's transaction. */
+export async function insertOrganization(
+  trx: Transaction<Database>,
+  creator: { userId: string },
+  org: { org_id: string; name: string },
+  now: Date,
+): Promise<Organization> {
+  const created = await trx
+    .insertInto('ktrlplane.organizations')
+    .values({ ...org, created_at: now, updated_at: now })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('ktrlplane.role_assignments')
+    .values({
+      user_id: creator.userId,
+      role_id: 'owner',
+      scope_type: 'organization',
+      scope_id: org.org_id,
+      expires_at: null,
+      created_by: creator.userId,
+    })
+    .execute();
+  return created;
+}
+
+export async function getOrganization(
+  db: Kysely<Database>,
+  scope: AuthorizedScope<'organization'>,
+): Promise<Organization> {
+  return db
+    .selectFrom('ktrlplane.organizations')
+    .selectAll()
+    .where('org_id', '=', scope.orgId)
+    .executeTakeFirstOrThrow();
+}
+
+export async function updateOrganization(
+  db: Kysely<Database>,
+  scope: AuthorizedScope<'organization'>,
+  changes: { name: string },
+  now: Date,
+): Promise<Organization> {
+  return db
+    .updateTable('ktrlplane.organizations')
+    .set({ ...changes, updated_at: now })
+    .where('org_id', '=', scope.orgId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Deletes the organization; its projects, resources, assignments and billing accounts go with it. */
+export async function deleteOrganization(
+  db: Kysely<Database>,
+  scope: AuthorizedScope<'organization'>,
+): Promise<void> {
+  await db.deleteFrom('ktrlplane.organizations').where('org_id', '=', scope.orgId).execute();
+}

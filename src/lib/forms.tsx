@@ -1,0 +1,62 @@
+import type { Context } from 'hono';
+import type { Child } from 'hono/jsx';
+import type { z } from 'zod';
+import type { FieldErrors } from '../views/components/form.tsx';
+import { renderPage } from '../views/render-page.tsx';
+import type { AppEnv } from './app-env.ts';
+import { type FieldError, toJsonPointer, unprocessable } from './errors.ts';
+import { representationFor } from './negotiate.tsx';
+
+export type Validation<T> = { ok: true; data: T } | { ok: false; errors: FieldError[] };
+
+export function validate<S extends z.ZodType>(schema: S, input: unknown): Validation<z.output<S>> {
+  const result = schema.safeParse(input);
+  if (result.success) return { ok: true, data: result.data };
+  return {
+    ok: false,
+    errors: result.error.issues.map((issue) => ({
+      pointer: toJsonPointer(issue.path),
+      message: issue.message,
+    })),
+  };
+}
+
+/** Field errors keyed by top-level field name, the shape form views take. */
+export function fieldErrors(errors: FieldError[]): FieldErrors {
+  const byField: FieldErrors = {};
+  for (const error of errors) {
+    const field = error.pointer.split('/')[1] ?? '';
+    byField[field] ??= error.message;
+  }
+  return byField;
+}
+
+/**
+ * Answers invalid input: a 422 problem for API clients, the form again (with the errors beside its
+ * fields and the values the user typed) for browsers and htmx, so nothing typed is lost.
+ */
+export function invalidForm(
+  c: Context<AppEnv>,
+  errors: FieldError[],
+  form: Child,
+  title: string,
+  detail?: string,
+): Response | Promise<Response> {
+  if (representationFor(c) === 'json') throw unprocessable(errors, detail);
+  if (representationFor(c) === 'fragment') return c.html(<>{form}</>, 422);
+  return c.html(renderPage(c, title, form), 422);
+}
+
+/** After a successful write from a browser: htmx follows HX-Redirect, a plain form a 303. */
+export function redirectAfterWrite(c: Context<AppEnv>, location: string): Response {
+  if (c.req.header('HX-Request') === 'true') {
+    c.header('HX-Redirect', location);
+    return c.body(null, 200);
+  }
+  return c.redirect(location, 303);
+}
+
+/** A `next` target that stays on this site: a path, never another origin. */
+export function safeNext(next: unknown, fallback = '/'): string {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : fallback;
+}

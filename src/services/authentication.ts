@@ -1,0 +1,69 @@
+import type { Context } from 'hono';
+import { findActiveApiToken, touchApiToken } from '../db/api-tokens.repository.ts';
+import { findSessionUser, touchSession } from '../db/sessions.repository.ts';
+import type { User } from '../db/types.ts';
+import { upsertExternalUser } from '../db/users.repository.ts';
+import type { AppDeps } from '../lib/app-env.ts';
+import { sha256Hex } from '../lib/crypto.ts';
+import { verifyAccessToken } from './oidc.ts';
+import type { Principal } from './principal.ts';
+import { readSessionToken } from './sessions.ts';
+
+/** API tokens carry this prefix, so a bearer value can be told apart from an OIDC JWT at a glance. */
+export const API_TOKEN_PREFIX = 'kpt_';
+/** A session's last-seen time is written at most this often. */
+const SESSION_TOUCH_MS = 5 * 60_000;
+
+function userPrincipal(user: User, via: Principal['via']): Principal {
+  return {
+    userId: user.user_id,
+    email: user.email,
+    name: user.name,
+    kind: user.kind,
+    isPlatformAdmin: user.is_platform_admin,
+    via,
+  };
+}
+
+/**
+ * A bearer credential: an API token (kpt_…) or, when OIDC is configured, a JWT from the issuer.
+ * Answers null when the credential is invalid, expired or revoked.
+ */
+export async function principalFromBearer(deps: AppDeps, credential: string): Promise<Principal | null> {
+  const now = deps.clock.now();
+  if (credential.startsWith(API_TOKEN_PREFIX)) {
+    const found = await findActiveApiToken(deps.db, await sha256Hex(credential), now);
+    if (!found) return null;
+    await touchApiToken(deps.db, found.token.token_id, now);
+    return {
+      ...userPrincipal(found.user, 'api-token'),
+      token: {
+        tokenId: found.token.token_id,
+        scopeType: found.token.scope_type,
+        scopeId: found.token.scope_id,
+        access: found.token.access,
+      },
+    };
+  }
+  const identity = await verifyAccessToken(deps.config, credential);
+  if (!identity) return null;
+  const user = await upsertExternalUser(
+    deps.db,
+    { user_id: identity.userId, email: identity.email, name: identity.name, kind: identity.kind },
+    now,
+  );
+  return userPrincipal(user, 'oidc');
+}
+
+/** The browser session named by the request's cookie, or null. */
+export async function principalFromSession(c: Context, deps: AppDeps): Promise<Principal | null> {
+  const token = readSessionToken(c, deps.config);
+  if (!token) return null;
+  const now = deps.clock.now();
+  const sessionHash = await sha256Hex(token);
+  const found = await findSessionUser(deps.db, sessionHash, now);
+  if (!found) return null;
+  if (now.getTime() - found.lastSeenAt.getTime() > SESSION_TOUCH_MS)
+    await touchSession(deps.db, sessionHash, now);
+  return { ...userPrincipal(found.user, 'session'), sessionHash };
+}

@@ -1,0 +1,112 @@
+import type { Kysely } from 'kysely';
+import { actionsForUser } from '../db/permissions.repository.ts';
+import { resolveScopeChain, type ScopeChain, type TenantScopeType } from '../db/scopes.repository.ts';
+import type { Database } from '../db/types.ts';
+import { AppError, notFound } from '../lib/errors.ts';
+import type { Principal } from './principal.ts';
+
+/** Control-plane actions; data-plane actions (digitaltwins/read, …) are plain strings. */
+export type Action = 'read' | 'write' | 'delete' | 'manage_access' | 'manage_billing';
+
+declare const authorizedBrand: unique symbol;
+
+/**
+ * Proof that the caller passed a permission check on a scope. Only `authorize` makes one, and
+ * repositories that read or change tenant data take one as their second argument, so a query on a
+ * tenant's data cannot be written without the check having run.
+ */
+export interface AuthorizedScope<T extends TenantScopeType = TenantScopeType> extends ScopeChain {
+  readonly [authorizedBrand]: true;
+  readonly type: T;
+  readonly id: string;
+  /** Everything the caller may do here (after any token limits). */
+  readonly actions: ReadonlySet<string>;
+}
+
+/** Keeps what a token may do: nothing outside its scope, only reading when it is read-only. */
+function applyTokenLimits(principal: Principal, chain: ScopeChain | 'global', actions: string[]): string[] {
+  const token = principal.token;
+  if (!token) return actions;
+  if (token.scopeType) {
+    if (chain === 'global') return [];
+    const inside =
+      token.scopeType === 'organization' ? chain.orgId === token.scopeId : chain.projectId === token.scopeId;
+    if (!inside) return [];
+  }
+  if (token.access === 'read')
+    return actions.filter((action) => action === 'read' || action.endsWith('/read'));
+  return actions;
+}
+
+/** The actions `principal` holds on a resolved scope (or at `global`). */
+export async function effectiveActions(
+  db: Kysely<Database>,
+  principal: Principal,
+  chain: ScopeChain | 'global',
+  now: Date,
+): Promise<string[]> {
+  return applyTokenLimits(principal, chain, await actionsForUser(db, principal.userId, chain, now));
+}
+
+/** Whether `principal` may do `action` on the scope; false for scopes that do not exist. */
+export async function can(
+  db: Kysely<Database>,
+  principal: Principal,
+  action: string,
+  type: TenantScopeType,
+  id: string,
+  now: Date,
+): Promise<boolean> {
+  const chain = await resolveScopeChain(db, type, id);
+  if (!chain) return false;
+  return (await effectiveActions(db, principal, chain, now)).includes(action);
+}
+
+const nouns: Record<TenantScopeType, string> = {
+  organization: 'organization',
+  project: 'project',
+  resource: 'resource',
+};
+
+/**
+ * Checks that `principal` may do `action` on a scope and returns the proof. A scope the caller may
+ * not even read answers 404 exactly like one that does not exist, so ids cannot be probed; one the
+ * caller can read but not change answers 403.
+ */
+export async function authorize<T extends TenantScopeType>(
+  db: Kysely<Database>,
+  principal: Principal,
+  action: Action,
+  type: T,
+  id: string,
+  now: Date,
+): Promise<AuthorizedScope<T>> {
+  const chain = await resolveScopeChain(db, type, id);
+  const actions = chain ? await effectiveActions(db, principal, chain, now) : [];
+  if (!chain || !actions.includes('read')) {
+    throw notFound(`No ${nouns[type]} "${id}" exists, or you do not have access to it.`);
+  }
+  if (!actions.includes(action)) {
+    throw new AppError(
+      403,
+      'Forbidden',
+      `You may see this ${nouns[type]} but not ${describe(action)} it; ask an Owner for a role that allows it.`,
+    );
+  }
+  return { ...chain, type, id, actions: new Set(actions) } as unknown as AuthorizedScope<T>;
+}
+
+function describe(action: Action): string {
+  switch (action) {
+    case 'read':
+      return 'read';
+    case 'write':
+      return 'change';
+    case 'delete':
+      return 'delete';
+    case 'manage_access':
+      return 'manage access to';
+    case 'manage_billing':
+      return 'manage billing of';
+  }
+}
