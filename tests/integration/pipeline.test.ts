@@ -104,7 +104,7 @@ describe('request pipeline', () => {
     it('rejects an empty JSON body with a 400', async () => {
       const res = await probe().request('/probe/ok', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', ...JSON_ACCEPT },
         body: '',
       });
       expect(res.status).toBe(400);
