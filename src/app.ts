@@ -6,6 +6,7 @@ import type { AppDeps, AppEnv } from './lib/app-env.ts';
 import { authentication, csrfProtection } from './lib/auth-middleware.ts';
 import { handleError, handleNotFound } from './lib/error-handler.tsx';
 import { payloadTooLarge } from './lib/errors.ts';
+import { loadNavigation } from './lib/navigation.ts';
 import { accessRoutes } from './routes/access.tsx';
 import { accountRoutes } from './routes/account.tsx';
 import { auditRoutes } from './routes/audit.tsx';
@@ -33,8 +34,10 @@ const sharedRoutes = [
   accessRoutes,
   auditRoutes,
   tokensRoutes,
-  permissionsRoutes,
 ];
+
+/** JSON endpoints of the data-plane contract, only under /api/v1. */
+const apiOnlyRoutes = [permissionsRoutes];
 
 /** Browser-facing sub-apps that have no /api/v1 twin (sign-in flows, the start page). */
 const pageRoutes = [homeRoutes, authRoutes, oidcRoutes, accountRoutes];
@@ -88,6 +91,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
 
   app.use(authentication());
   app.use(csrfProtection());
+  app.use(loadNavigation());
 
   for (const routes of sharedRoutes) app.route('/', routes);
   for (const routes of pageRoutes) app.route('/', routes);
@@ -95,6 +99,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
 
   const api = new Hono<AppEnv>();
   for (const routes of sharedRoutes) api.route('/', routes);
+  for (const routes of apiOnlyRoutes) api.route('/', routes);
   app.route('/api/v1', api);
 
   app.notFound(handleNotFound);

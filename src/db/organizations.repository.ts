@@ -93,3 +93,13 @@ export async function deleteOrganization(
 ): Promise<void> {
   await db.deleteFrom('ktrlplane.organizations').where('org_id', '=', scope.orgId).execute();
 }
+
+/** The name of the organization a project or resource the caller may read belongs to. */
+export async function getOrganizationName(db: Kysely<Database>, scope: AuthorizedScope): Promise<string> {
+  const row = await db
+    .selectFrom('ktrlplane.organizations')
+    .select('name')
+    .where('org_id', '=', scope.orgId)
+    .executeTakeFirstOrThrow();
+  return row.name;
+}

@@ -11,6 +11,7 @@ import type { AuthorizedScope } from '../services/rbac.ts';
 import type { AssetManifest } from './assets.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
+import type { Navigation } from './navigation.ts';
 
 /** Everything the app is built from. Entries (Node, Workers) and tests compose it the same way. */
 export interface AppDeps {
@@ -41,5 +42,7 @@ export interface AppEnv {
     auditActor: AuditActor;
     /** The scope a route's permission check authorized (set by requireAccess). */
     scope: AuthorizedScope;
+    /** Header data for full pages of a signed-in user (set by lib/navigation.ts). */
+    nav?: Navigation;
   };
 }

@@ -49,3 +49,17 @@ export function pathId(c: Context, name: string, schema: z.ZodType<string>, noun
   }
   return value;
 }
+
+/**
+ * Input of a request that may carry it in the body or the query string: DELETE from htmx puts
+ * form fields in the query (like GET), API clients send a JSON body. Body fields win.
+ */
+export async function readBodyOrQuery(c: Context): Promise<Record<string, unknown>> {
+  const query = c.req.query();
+  const hasBody = Boolean(c.req.header('Content-Type')) && c.req.header('Content-Length') !== '0';
+  const body = hasBody ? await readBody(c) : {};
+  return {
+    ...query,
+    ...(typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {}),
+  };
+}

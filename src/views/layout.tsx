@@ -1,15 +1,15 @@
 import type { Child } from 'hono/jsx';
 import type { AssetManifest } from '../lib/assets.ts';
+import { Header, type HeaderNav } from './components/header.tsx';
 
 /** What the layout needs from the request; views never see the database or the context. */
 export interface PageContext {
   nonce: string | undefined;
   assets: AssetManifest;
   requestId: string;
+  /** Present when someone is signed in. */
+  nav?: HeaderNav | undefined;
 }
-
-/** Sections of the app; each entry is added by the issue that builds its pages (never a dead link). */
-const navigation: Array<{ href: string; label: string }> = [];
 
 export function Layout(props: { page: PageContext; title: string; children: Child }) {
   const { page } = props;
@@ -30,21 +30,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
         <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:p-2">
           Skip to content
         </a>
-        <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-          <div class="mx-auto flex max-w-6xl items-center gap-6 px-4 py-3">
-            <a href="/" class="flex items-center gap-2 font-semibold tracking-tight">
-              <img src={page.assets['favicon.svg']} alt="" class="size-6" />
-              ktrlplane
-            </a>
-            <nav aria-label="Main" class="flex gap-4 text-sm text-slate-600 dark:text-slate-300">
-              {navigation.map((item) => (
-                <a href={item.href} class="hover:text-indigo-600 dark:hover:text-indigo-400">
-                  {item.label}
-                </a>
-              ))}
-            </nav>
-          </div>
-        </header>
+        <Header nav={page.nav} faviconUrl={page.assets['favicon.svg']} />
         <div id="toasts" class="fixed right-4 top-4 z-50 flex flex-col gap-2" aria-live="polite" />
         <main id="main" class="mx-auto w-full max-w-6xl flex-1 px-4 py-8">
           {props.children}

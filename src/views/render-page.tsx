@@ -5,7 +5,15 @@ import type { AppEnv } from '../lib/app-env.ts';
 import { Layout, type PageContext } from './layout.tsx';
 
 export function pageContext(c: Context<AppEnv>): PageContext {
-  return { nonce: c.get('secureHeadersNonce'), assets: c.get('deps').assets, requestId: c.get('requestId') };
+  const nav = c.get('nav');
+  // The organization in view: the one the route authorized, else the one used last.
+  const currentOrgId = c.get('scope')?.orgId ?? nav?.lastOrgId ?? null;
+  return {
+    nonce: c.get('secureHeadersNonce'),
+    assets: c.get('deps').assets,
+    requestId: c.get('requestId'),
+    nav: nav ? { ...nav, currentOrgId } : undefined,
+  };
 }
 
 /** The full HTML document for a page body. */

@@ -17,7 +17,7 @@ describe('GET /', () => {
 
   it('tells a JSON client the same', async () => {
     const res = await t.app.request('/', { headers: { Accept: 'application/json' } });
-    expect(await res.json()).toEqual({ firstRun: true, database: t.deps.dbKind });
+    expect(await res.json()).toEqual({ firstRun: true, database: t.deps.dbKind, signedIn: false });
   });
 
   it('stops showing the first-run page once a user exists', async () => {

@@ -1,5 +1,6 @@
 export interface HomeView {
   firstRun: boolean;
+  signedIn: boolean;
   database: 'pglite' | 'postgres' | 'neon';
 }
 
@@ -12,9 +13,23 @@ const databaseLabel: Record<HomeView['database'], string> = {
 export function HomePage(view: HomeView) {
   if (!view.firstRun) {
     return (
-      <section class="space-y-3">
+      <section class="mx-auto mt-8 max-w-2xl space-y-4 text-center">
         <h1 class="text-3xl font-semibold tracking-tight">ktrlplane</h1>
         <p class="text-slate-600 dark:text-slate-300">Organizations, projects and the resources they run.</p>
+        <div class="flex justify-center gap-3">
+          <a
+            href="/auth/login"
+            class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-500"
+          >
+            Sign in
+          </a>
+          <a
+            href="/auth/signup"
+            class="rounded-md px-4 py-2 text-sm font-semibold ring-1 ring-slate-300 hover:bg-slate-100 dark:ring-slate-700 dark:hover:bg-slate-800"
+          >
+            Create an account
+          </a>
+        </div>
       </section>
     );
   }
@@ -34,6 +49,12 @@ export function HomePage(view: HomeView) {
           <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
             The first person to sign up becomes the platform administrator.
           </p>
+          <a
+            href="/auth/signup"
+            class="mt-3 inline-block rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500"
+          >
+            Create the first account
+          </a>
         </li>
         <li class="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
           <h2 class="font-medium">2. Create an organization and a project</h2>

@@ -1,0 +1,34 @@
+import type { MiddlewareHandler } from 'hono';
+import { listOrganizationsForUser } from '../db/organizations.repository.ts';
+import { findUserById } from '../db/users.repository.ts';
+import type { AppEnv } from './app-env.ts';
+import { representationFor } from './negotiate.tsx';
+
+export interface Navigation {
+  user: { name: string | null; email: string | null };
+  organizations: Array<{ org_id: string; name: string }>;
+  lastOrgId: string | null;
+}
+
+/**
+ * Loads what the header needs (who is signed in, their organizations for the switcher) for full
+ * page renders only; fragments and JSON skip the query.
+ */
+export function loadNavigation(): MiddlewareHandler<AppEnv> {
+  return async function navigation(c, next) {
+    const principal = c.get('principal');
+    if (principal && c.req.method === 'GET' && representationFor(c) === 'page') {
+      const { db, clock } = c.get('deps');
+      const [organizations, user] = await Promise.all([
+        listOrganizationsForUser(db, principal, clock.now()),
+        findUserById(db, principal.userId),
+      ]);
+      c.set('nav', {
+        user: { name: principal.name, email: principal.email },
+        organizations: organizations.map((org) => ({ org_id: org.org_id, name: org.name })),
+        lastOrgId: user?.last_org_id ?? null,
+      });
+    }
+    await next();
+  };
+}

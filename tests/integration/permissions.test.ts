@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  apiTokenFor,
+  bearer,
+  createOrgFor,
+  createProjectFor,
+  createResourceRow,
+  grant,
+  signUpUser,
+} from '../helpers/fixtures.ts';
+import { useTestApp } from '../helpers/test-app.ts';
+
+describe('data-plane endpoints', () => {
+  const t = useTestApp();
+
+  async function world() {
+    const ada = await signUpUser(t, 'ada@example.com');
+    const bob = await signUpUser(t, 'bob@example.com');
+    const checker = await signUpUser(t, 'graph-service@example.com');
+    await createOrgFor(t, ada, 'Acme', 'acme');
+    await createProjectFor(t, ada, 'acme', 'Web', 'web');
+    await createResourceRow(t, 'web', 'graph');
+    await createResourceRow(t, 'web', 'flows', 'Konnektr.Flows');
+    await grant(t, bob, 'digitaltwins-viewer', 'resource', 'graph');
+    await grant(t, checker, 'permission-checker', 'global', 'global');
+    return { ada, bob, checker };
+  }
+
+  it('answers the caller’s own permissions on a resource, inherited and direct', async () => {
+    const { ada, bob } = await world();
+    const adaToken = await apiTokenFor(t, ada);
+    const res = await t.app.request('/api/v1/permissions/check?scopeType=resource&scopeId=graph', {
+      headers: bearer(adaToken),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      user_id: ada.userId,
+      scope_type: 'resource',
+      scope_id: 'graph',
+      permissions: ['delete', 'manage_access', 'manage_billing', 'read', 'write'],
+    });
+    const bobToken = await apiTokenFor(t, bob);
+    const bobs = await (
+      await t.app.request('/api/v1/permissions/check?scopeType=resource&scopeId=graph', {
+        headers: bearer(bobToken),
+      })
+    ).json();
+    expect(bobs.permissions).toEqual([
+      'digitaltwins/read',
+      'digitaltwins/relationships/read',
+      'jobs/read',
+      'models/read',
+      'query/action',
+    ]);
+    const none = await (
+      await t.app.request('/api/v1/permissions/check?scopeType=resource&scopeId=flows', {
+        headers: bearer(bobToken),
+      })
+    ).json();
+    expect(none.permissions).toEqual([]);
+    const unknown = await (
+      await t.app.request('/api/v1/permissions/check?scopeType=resource&scopeId=nope', {
+        headers: bearer(bobToken),
+      })
+    ).json();
+    expect(unknown.permissions).toEqual([]);
+  });
+
+  it('lets only the permission-checker service account ask on behalf of another user', async () => {
+    const { bob, checker, ada } = await world();
+    const checkerToken = await apiTokenFor(t, checker);
+    const onBehalf = await t.app.request(
+      `/api/v1/permissions/check?scopeType=resource&scopeId=graph&userId=${encodeURIComponent(bob.userId)}`,
+      { headers: bearer(checkerToken) },
+    );
+    expect(onBehalf.status).toBe(200);
+    expect((await onBehalf.json()).user_id).toBe(bob.userId);
+    const adaToken = await apiTokenFor(t, ada);
+    const refused = await t.app.request(
+      `/api/v1/permissions/check?scopeType=resource&scopeId=graph&userId=${encodeURIComponent(bob.userId)}`,
+      { headers: bearer(adaToken) },
+    );
+    expect(refused.status).toBe(403);
+  });
+
+  it('validates the query and requires a credential', async () => {
+    const { ada } = await world();
+    const token = await apiTokenFor(t, ada);
+    const bad = await t.app.request('/api/v1/permissions/check?scopeType=galaxy', { headers: bearer(token) });
+    expect(bad.status).toBe(422);
+    expect((await bad.json()).errors.map((e: { pointer: string }) => e.pointer)).toEqual([
+      '/scopeType',
+      '/scopeId',
+    ]);
+    expect((await t.app.request('/api/v1/permissions/check?scopeType=resource&scopeId=graph')).status).toBe(
+      401,
+    );
+  });
+
+  it('lists every readable resource across projects, filtered by type', async () => {
+    const { ada, bob } = await world();
+    const adaToken = await apiTokenFor(t, ada);
+    const all = await (await t.app.request('/api/v1/resources', { headers: bearer(adaToken) })).json();
+    expect(all.map((r: { resource_id: string }) => r.resource_id).sort()).toEqual(['flows', 'graph']);
+    const twins = await (
+      await t.app.request('/api/v1/resources?resource_type=Konnektr.DigitalTwins', {
+        headers: bearer(adaToken),
+      })
+    ).json();
+    expect(twins).toEqual([
+      expect.objectContaining({ resource_id: 'graph', project_id: 'web', settings_json: {} }),
+    ]);
+    // Bob's data-plane role has no control-plane `read`: he lists nothing.
+    const bobToken = await apiTokenFor(t, bob);
+    expect(await (await t.app.request('/api/v1/resources', { headers: bearer(bobToken) })).json()).toEqual(
+      [],
+    );
+  });
+
+  it('limits a scoped token to its scope and a read-only token to reading', async () => {
+    const { ada } = await world();
+    await createOrgFor(t, ada, 'Other', 'other');
+    await createProjectFor(t, ada, 'other', 'Elsewhere', 'elsewhere');
+    await createResourceRow(t, 'elsewhere', 'far');
+    const scoped = await apiTokenFor(t, ada, { scopeType: 'project', scopeId: 'web', access: 'read' });
+    const listed = await (await t.app.request('/api/v1/resources', { headers: bearer(scoped) })).json();
+    expect(listed.map((r: { resource_id: string }) => r.resource_id).sort()).toEqual(['flows', 'graph']);
+    expect((await t.app.request('/api/v1/projects/elsewhere', { headers: bearer(scoped) })).status).toBe(404);
+    expect((await t.app.request('/api/v1/projects/web', { headers: bearer(scoped) })).status).toBe(200);
+    const write = await t.app.request('/api/v1/projects/web', {
+      method: 'PATCH',
+      headers: bearer(scoped),
+      body: JSON.stringify({ name: 'X' }),
+    });
+    expect(write.status).toBe(403);
+  });
+
+  it('answers 401 for revoked and expired tokens', async () => {
+    const { ada } = await world();
+    const revoked = await apiTokenFor(t, ada, { revoked: true });
+    const expired = await apiTokenFor(t, ada, { expiresAt: new Date(t.clock.now().getTime() - 1) });
+    expect((await t.app.request('/api/v1/organizations', { headers: bearer(revoked) })).status).toBe(401);
+    expect((await t.app.request('/api/v1/organizations', { headers: bearer(expired) })).status).toBe(401);
+  });
+});
