@@ -1,5 +1,7 @@
 import { deleteJobRunsBefore } from '../db/job-runs.repository.ts';
+import { deleteStaleRateLimits } from '../db/rate-limits.repository.ts';
 import { deleteExpiredRoleAssignments } from '../db/role-assignments.repository.ts';
+import { deleteExpiredSessions } from '../db/sessions.repository.ts';
 import type { Job } from './job.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -10,14 +12,17 @@ const JOB_RUN_RETENTION_DAYS = 30;
 export const housekeepingJob: Job = {
   name: 'housekeeping',
   schedule: '17 * * * *',
-  description: 'Deletes role assignments expired for 30 days and job-run records older than 30 days.',
+  description:
+    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions and stale rate-limit windows.',
   async run({ trx, clock }) {
-    const now = clock.now().getTime();
+    const now = clock.now();
     const assignments = await deleteExpiredRoleAssignments(
       trx,
-      new Date(now - EXPIRED_ASSIGNMENT_RETENTION_DAYS * DAY_MS),
+      new Date(now.getTime() - EXPIRED_ASSIGNMENT_RETENTION_DAYS * DAY_MS),
     );
-    const runs = await deleteJobRunsBefore(trx, new Date(now - JOB_RUN_RETENTION_DAYS * DAY_MS));
-    return `deleted ${assignments} expired role assignments and ${runs} old job runs`;
+    const runs = await deleteJobRunsBefore(trx, new Date(now.getTime() - JOB_RUN_RETENTION_DAYS * DAY_MS));
+    const sessions = await deleteExpiredSessions(trx, now);
+    const windows = await deleteStaleRateLimits(trx, new Date(now.getTime() - DAY_MS));
+    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions and ${windows} rate-limit windows`;
   },
 };

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/db/dialects/node.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
+import { iterationsOf, WORKERS_MAX_ITERATIONS } from '../../src/services/passwords.ts';
 import { databaseUrl } from '../helpers/pg-urls.ts';
 import { startWsProxy } from '../helpers/ws-proxy.ts';
 
@@ -82,6 +83,22 @@ describe('the Workers build in workerd', () => {
     expect(res.status).toBe(404);
     expect(res.headers.get('Content-Type')).toMatch(/application\/problem\+json/);
     expect(((await res.json()) as { requestId?: string }).requestId).toBeTruthy();
+  });
+
+  it('hashes passwords with at most 100,000 PBKDF2 iterations (the Workers limit)', async () => {
+    // The local workerd does not enforce Cloudflare's production cap, so assert what was asked for.
+    const res = await mf.dispatchFetch('http://localhost/auth/signup', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', Origin: 'http://localhost' },
+      body: JSON.stringify({ email: 'worker@example.com', name: 'Worker', password: 'a long passphrase' }),
+    });
+    expect(res.status).toBe(201);
+    await res.arrayBuffer();
+    const credential = await database.db
+      .selectFrom('ktrlplane.local_credentials')
+      .select('password_hash')
+      .executeTakeFirstOrThrow();
+    expect(iterationsOf(credential.password_hash)).toBe(WORKERS_MAX_ITERATIONS);
   });
 
   it('runs the scheduled jobs of a cron trigger and records them in Postgres', async () => {
