@@ -1,7 +1,7 @@
 /** `npm run bench`: every benchmark in this folder, one after another. */
 import { spawnSync } from 'node:child_process';
 
-const benches = ['bench/cold-start.ts'];
+const benches = ['bench/cold-start.ts', 'bench/permission-check.ts'];
 for (const bench of benches) {
   console.log(`\n## ${bench}`);
   const result = spawnSync(process.execPath, ['--import', 'tsx', bench], { stdio: 'inherit' });
