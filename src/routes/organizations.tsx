@@ -115,7 +115,11 @@ organizationsRoutes.get(
   async (c) => {
     const { db } = c.get('deps');
     const view = await organizationView(c);
-    await rememberLastUsed(db, currentPrincipal(c).userId, { last_org_id: view.organization.org_id });
+    // `/` reopens what was looked at last: this organization, not a project seen before it.
+    await rememberLastUsed(db, currentPrincipal(c).userId, {
+      last_org_id: view.organization.org_id,
+      last_project_id: null,
+    });
     if (representationFor(c) === 'json')
       return c.json({ ...view.organization, permissions: view.permissions });
     return respond(c, view, OrganizationPage, { title: view.organization.name });

@@ -1,0 +1,116 @@
+import { mkdir } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../helpers/browser.ts';
+import { type RunningServer, startServer } from '../helpers/server-process.ts';
+
+let server: RunningServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  await mkdir('test-results', { recursive: true });
+  // Low PBKDF2 cost keeps sign-ups quick; the cost itself is covered by the integration tests.
+  [server, browser] = await Promise.all([startServer({ PASSWORD_ITERATIONS: '1000' }), launchBrowser()]);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function watchForProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.setDefaultTimeout(8000);
+  page.on('console', (message) => {
+    // Chromium logs every 4xx as a console error; the 422s of form validation are expected.
+    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) problems.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+  return problems;
+}
+
+async function signUp(page: Page, name: string, email: string) {
+  await page.goto(`${server.url}/auth/signup`);
+  await page.fill('input[name=name]', name);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', 'a long passphrase');
+  await page.click('button:has-text("Create account")');
+}
+
+describe('identity and tenancy in Chromium', () => {
+  it('signs up, shows form errors in place, creates organizations and a project, and switches organizations', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watchForProblems(page);
+
+    // A too-short password is refused beside the field, keeping what was typed.
+    await page.goto(`${server.url}/auth/signup`);
+    await page.fill('input[name=name]', 'Ada');
+    await page.fill('input[name=email]', 'ada@example.com');
+    await page.fill('input[name=password]', 'short');
+    await page.click('button:has-text("Create account")');
+    await page.waitForSelector('text=use at least 10 characters');
+    expect(await page.inputValue('input[name=email]')).toBe('ada@example.com');
+    await page.screenshot({ path: 'test-results/signup-errors.png', fullPage: true });
+
+    await page.fill('input[name=password]', 'a long passphrase');
+    await page.click('button:has-text("Create account")');
+    await page.waitForURL(/\/organizations$/);
+
+    await page.fill('#create-organization input[name=name]', 'Acme Robotics');
+    await page.click('button:has-text("Create organization")');
+    await page.waitForURL(/\/organizations\/acme-robotics-[a-z0-9]{4}$/);
+    const acmeUrl = page.url();
+
+    await page.fill('#create-project input[name=name]', 'Production');
+    await page.click('button:has-text("Create project")');
+    await page.waitForURL(/\/projects\/production-[a-z0-9]{4}$/);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Production');
+    await page.screenshot({ path: 'test-results/project.png', fullPage: true });
+
+    // A second organization, then switch back through the header switcher.
+    await page.goto(`${server.url}/organizations`);
+    await page.fill('#create-organization input[name=name]', 'Beta Labs');
+    await page.click('button:has-text("Create organization")');
+    await page.waitForURL(/\/organizations\/beta-labs-/);
+    await page.click('[data-testid=org-switcher] summary');
+    await page.screenshot({ path: 'test-results/org-switcher.png', fullPage: true });
+    await page.click('[data-testid=org-switcher] a:has-text("Acme Robotics")');
+    await page.waitForURL(acmeUrl);
+    await expect(page.locator('[data-testid=org-switcher] summary').textContent()).resolves.toContain(
+      'Acme Robotics',
+    );
+    await expect(page.locator('table').textContent()).resolves.toContain('Production');
+
+    // The start page remembers where we were.
+    await page.goto(server.url);
+    await page.waitForURL(acmeUrl);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('renames and deletes an organization through htmx forms', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watchForProblems(page);
+    await signUp(page, 'Carol', 'carol@example.com');
+    await page.waitForURL(/\/organizations$/);
+    await page.fill('#create-organization input[name=name]', 'Temporary');
+    await page.fill('#create-organization input[name=org_id]', 'temporary');
+    await page.click('button:has-text("Create organization")');
+    await page.waitForURL(/\/organizations\/temporary$/);
+    await page.click('a:has-text("Settings")');
+    await page.fill('#rename-organization input[name=name]', 'Temporary Two');
+    await page.click('#rename-organization button');
+    await page.waitForSelector('#rename-organization [role=status]');
+    await page.fill('#delete-organization input[name=confirm]', 'wrong');
+    await page.click('#delete-organization button');
+    await page.waitForSelector('#delete-organization >> text=to confirm');
+    await page.fill('#delete-organization input[name=confirm]', 'Temporary Two');
+    await page.click('#delete-organization button');
+    await page.waitForURL(/\/organizations$/);
+    await expect(page.locator('main').textContent()).resolves.not.toContain('Temporary Two');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
