@@ -46,6 +46,7 @@ export async function listApiTokensOfUser(db: Kysely<Database>, userId: string):
     .selectAll()
     .where('user_id', '=', userId)
     .orderBy('created_at', 'desc')
+    .orderBy('token_id')
     .execute();
 }
 
@@ -63,5 +64,22 @@ export async function revokeApiToken(
     .where('token_id', '=', tokenId)
     .where('revoked_at', 'is', null)
     .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * One of the caller's tokens by id, whatever its state. The user id is the tenant scope: a token of
+ * someone else answers undefined exactly like one that does not exist.
+ */
+export async function findApiTokenOfUser(
+  db: Kysely<Database>,
+  userId: string,
+  tokenId: string,
+): Promise<ApiToken | undefined> {
+  return db
+    .selectFrom('ktrlplane.api_tokens')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('token_id', '=', tokenId)
     .executeTakeFirst();
 }
