@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  apiTokenFor,
+  as,
+  bearer,
+  createOrgFor,
+  createProjectFor,
+  createResourceRow,
+  signUpUser,
+  type TestUser,
+} from '../helpers/fixtures.ts';
+import { useTestApp } from '../helpers/test-app.ts';
+
+/**
+ * Tenant isolation over every route of the app: for each route with an id in its path, tenant B
+ * (signed in, owning an organization of its own) asks for tenant A's object and must get 404 as
+ * JSON, as an htmx fragment and as a page — and through /api/v1 with a bearer token. The route
+ * list comes from the app itself, so a new route without a case here fails this test.
+ */
+
+/** Routes with ids that are not tenant objects, and why. */
+const EXEMPT: Record<string, string> = {
+  'GET /invitations/:token':
+    'public landing page of an invitation link; the token is the secret, unknown tokens answer 404 (tested in invitations.test.ts)',
+};
+
+const METHODS = new Set(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']);
+
+describe('cross-tenant isolation', () => {
+  const t = useTestApp();
+
+  async function world() {
+    const ada = await signUpUser(t, 'ada@example.com');
+    const bob = await signUpUser(t, 'bob@example.com');
+    await createOrgFor(t, ada, 'Acme', 'org-a');
+    await createProjectFor(t, ada, 'org-a', 'Web', 'proj-a');
+    await createResourceRow(t, 'proj-a', 'res-a');
+    await createOrgFor(t, bob, 'Bobs', 'org-b');
+    const assignment = await t.database.db
+      .selectFrom('ktrlplane.role_assignments')
+      .select('assignment_id')
+      .where('scope_id', '=', 'org-a')
+      .executeTakeFirstOrThrow();
+    const adaToken = await apiTokenFor(t, ada);
+    const tokenRow = await t.database.db
+      .selectFrom('ktrlplane.api_tokens')
+      .select('token_id')
+      .where('user_id', '=', ada.userId)
+      .executeTakeFirstOrThrow();
+    const invitation = await t.database.db
+      .insertInto('ktrlplane.invitations')
+      .values({
+        token_hash: 'not-a-real-token-hash',
+        email: 'carol@example.com',
+        role_id: 'viewer',
+        scope_type: 'organization',
+        scope_id: 'org-a',
+        org_id: 'org-a',
+        assignment_expires_at: null,
+        invited_by: ada.userId,
+        created_at: t.clock.now(),
+        expires_at: new Date(t.clock.now().getTime() + 86_400_000),
+      })
+      .returning('invitation_id')
+      .executeTakeFirstOrThrow();
+    const values: Record<string, string> = {
+      orgId: 'org-a',
+      projectId: 'proj-a',
+      resourceId: 'res-a',
+      assignmentId: assignment.assignment_id,
+      invitationId: invitation.invitation_id,
+      tokenId: tokenRow.token_id,
+    };
+    return { ada, bob, adaToken, bobToken: await apiTokenFor(t, bob), values };
+  }
+
+  function routesWithIds(): Array<{ method: string; path: string }> {
+    const seen = new Map<string, { method: string; path: string }>();
+    for (const route of t.app.routes) {
+      if (!METHODS.has(route.method) || !route.path.includes('/:')) continue;
+      seen.set(`${route.method} ${route.path}`, { method: route.method, path: route.path });
+    }
+    return [...seen.values()];
+  }
+
+  function fill(path: string, values: Record<string, string>): string | null {
+    let missing = false;
+    const filled = path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
+      const value = values[name];
+      if (!value) missing = true;
+      return value ?? '';
+    });
+    return missing ? null : filled;
+  }
+
+  it('answers 404 to another tenant on every route with an id, in JSON, fragment and page form', async () => {
+    const { bob, bobToken, values } = await world();
+    const routes = routesWithIds();
+    expect(routes.length).toBeGreaterThan(10);
+    const uncovered: string[] = [];
+    const leaks: string[] = [];
+    for (const { method, path } of routes) {
+      const key = `${method} ${path.replace(/^\/api\/v1/, '')}`;
+      if (EXEMPT[key]) continue;
+      const url = fill(path, values);
+      if (!url) {
+        uncovered.push(key);
+        continue;
+      }
+      const body = method === 'GET' || method === 'DELETE' ? undefined : '{}';
+      const attempts: Array<[string, Record<string, string>]> = path.startsWith('/api/v1')
+        ? [['bearer JSON', bearer(bobToken)]]
+        : [
+            ['JSON', as(bob, { Accept: 'application/json', 'Content-Type': 'application/json' })],
+            ['fragment', as(bob, { 'HX-Request': 'true', 'Content-Type': 'application/json' })],
+            ['page', as(bob, { Accept: 'text/html', 'Content-Type': 'application/json' })],
+          ];
+      for (const [form, headers] of attempts) {
+        const res = await t.app.request(url, { method, headers, ...(body ? { body } : {}) });
+        if (res.status !== 404) leaks.push(`${method} ${url} as ${form}: ${res.status}`);
+        await res.arrayBuffer();
+      }
+    }
+    expect(uncovered, 'routes with ids that this test cannot fill: add their ids to world()').toEqual([]);
+    expect(leaks).toEqual([]);
+  });
+
+  it('answers 200 to the owner on every readable route with an id (the other half of each case)', async () => {
+    const { ada, adaToken, values } = await world();
+    const failures: string[] = [];
+    for (const { method, path } of routesWithIds()) {
+      const key = `${method} ${path.replace(/^\/api\/v1/, '')}`;
+      if (method !== 'GET' || EXEMPT[key]) continue;
+      const url = fill(path, values);
+      if (!url) continue;
+      const headers = path.startsWith('/api/v1')
+        ? bearer(adaToken)
+        : as(ada as TestUser, { Accept: 'application/json' });
+      const res = await t.app.request(url, { headers });
+      if (res.status !== 200) failures.push(`${method} ${url}: ${res.status}`);
+      await res.arrayBuffer();
+    }
+    expect(failures).toEqual([]);
+  });
+});
