@@ -1,4 +1,4 @@
-import type { Insertable, Kysely } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import type { AuditEvent, AuditEventsTable, Database } from './types.ts';
 
@@ -10,27 +10,62 @@ export async function insertAuditEvent(
 }
 
 export interface AuditFilters {
+  /** A user id (exact) or part of the actor's label (email, token), case-insensitive. */
   actor?: string | undefined;
+  /** A prefix of the action, such as `project.` or `auth.login`. */
   action?: string | undefined;
+  /** A target id or a target type (exact). */
   target?: string | undefined;
+  /** Inclusive lower bound of occurred_at. */
   from?: Date | undefined;
+  /** Exclusive upper bound of occurred_at. */
   to?: Date | undefined;
 }
 
-/** Position after which the next page starts: (occurred_at, event_id) of the last row shown. */
+/**
+ * Position after which the next page starts: (occurred_at, event_id) of the last row shown.
+ * `occurredAt` is the database's own text of the timestamp to the microsecond (a JavaScript Date
+ * keeps milliseconds only, which would skip or repeat rows that differ below that).
+ */
 export interface AuditCursor {
-  occurredAt: Date;
+  occurredAt: string;
   eventId: string;
 }
 
-/** An organization's audit events, newest first, filtered, one page after `cursor`. */
+export interface AuditEventPage {
+  events: AuditEvent[];
+  /** Where the next page starts, or null when this page holds the last matching event. */
+  next: AuditCursor | null;
+}
+
+/**
+ * An organization's audit events, newest first, filtered, one page after `cursor` (keyset on
+ * (occurred_at, event_id), so equal timestamps neither repeat nor vanish between pages).
+ *
+ * Tenancy: only events of `scope.orgId`, and only those since the organization was created: an
+ * organization id becomes free again when its organization is deleted, and whoever creates a new
+ * organization with that id must not read the history (members' emails, IPs) of the old one.
+ */
 export async function listAuditEvents(
   db: Kysely<Database>,
   scope: AuthorizedScope<'organization'>,
   filters: AuditFilters,
   page: { cursor?: AuditCursor | undefined; limit: number },
-): Promise<AuditEvent[]> {
-  let query = db.selectFrom('ktrlplane.audit_events').selectAll().where('org_id', '=', scope.orgId);
+): Promise<AuditEventPage> {
+  let query = db
+    .selectFrom('ktrlplane.audit_events')
+    .selectAll()
+    .select(
+      sql<string>`to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_time'),
+    )
+    .where('org_id', '=', scope.orgId)
+    .where((eb) =>
+      eb(
+        'occurred_at',
+        '>=',
+        eb.selectFrom('ktrlplane.organizations').select('created_at').where('org_id', '=', scope.orgId),
+      ),
+    );
   if (filters.actor) {
     const actor = filters.actor;
     query = query.where((eb) =>
@@ -46,14 +81,23 @@ export async function listAuditEvents(
   if (filters.to) query = query.where('occurred_at', '<', filters.to);
   const cursor = page.cursor;
   if (cursor) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('occurred_at', '<', cursor.occurredAt),
-        eb.and([eb('occurred_at', '=', cursor.occurredAt), eb('event_id', '<', cursor.eventId)]),
-      ]),
+    // A row comparison, which the (org_id, occurred_at DESC, event_id DESC) index serves.
+    query = query.where(
+      sql<boolean>`(occurred_at, event_id) < (${cursor.occurredAt}::timestamptz, ${cursor.eventId})`,
     );
   }
-  return query.orderBy('occurred_at', 'desc').orderBy('event_id', 'desc').limit(page.limit).execute();
+  const rows = await query
+    .orderBy('occurred_at', 'desc')
+    .orderBy('event_id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  const shown = rows.slice(0, page.limit);
+  const last = shown.at(-1);
+  const events = shown.map(({ cursor_time: _, ...event }) => event);
+  return {
+    events,
+    next: rows.length > page.limit && last ? { occurredAt: last.cursor_time, eventId: last.event_id } : null,
+  };
 }
 
 /** A user's own recent security events (sign-ins, password changes), for their account page. */
@@ -72,6 +116,7 @@ export async function listOwnSecurityEvents(
     .execute();
 }
 
+/** Escapes LIKE wildcards so user text matches literally (backslash is LIKE's default escape). */
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
