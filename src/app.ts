@@ -17,6 +17,7 @@ import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
 import { projectsRoutes } from './routes/projects.tsx';
+import { resourceTypesRoutes } from './routes/resource-types.tsx';
 import { tokensRoutes } from './routes/tokens.tsx';
 
 export interface AppOptions {
@@ -37,7 +38,7 @@ const sharedRoutes = [
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */
-const apiOnlyRoutes = [permissionsRoutes];
+const apiOnlyRoutes = [permissionsRoutes, resourceTypesRoutes];
 
 /** Browser-facing sub-apps that have no /api/v1 twin (sign-in flows, the start page). */
 const pageRoutes = [homeRoutes, authRoutes, oidcRoutes, accountRoutes];
