@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
+import { accessLog } from './lib/access-log.ts';
 import type { AppDeps, AppEnv } from './lib/app-env.ts';
 import { authentication, csrfProtection } from './lib/auth-middleware.ts';
 import { handleError, handleNotFound } from './lib/error-handler.tsx';
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     await next();
     if (!c.res.headers.get('Vary')) c.header('Vary', 'Accept, HX-Request');
   });
+  app.use(accessLog());
   app.use(
     secureHeaders({
       strictTransportSecurity: 'max-age=31536000; includeSubDomains',

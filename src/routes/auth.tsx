@@ -2,7 +2,6 @@ import { type Context, Hono } from 'hono';
 import { deleteSession } from '../db/sessions.repository.ts';
 import { findUserById } from '../db/users.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
-import { clientIp } from '../lib/client-ip.ts';
 import { AppError } from '../lib/errors.ts';
 import { fieldErrors, invalidForm, redirectAfterWrite, safeNext, validate } from '../lib/forms.tsx';
 import { readBody } from '../lib/input.ts';
@@ -11,8 +10,8 @@ import { loginInput, signupInput, userJson } from '../schemas/auth.ts';
 import { signIn, signUp } from '../services/accounts.ts';
 import { recordAudit } from '../services/audit.ts';
 import { acceptInvitation, invitationLanding } from '../services/invitations.ts';
-import { oidcEnabled } from '../services/oidc.ts';
-import { clearSessionCookie, startSession } from '../services/sessions.ts';
+import { oidcSignInEnabled } from '../services/oidc.ts';
+import { beginSignedInSession, clearSessionCookie } from '../services/sessions.ts';
 import { LoginPage, type LoginView, SignupPage, type SignupView } from '../views/pages/auth-pages.tsx';
 
 /** Sign-up, sign-in and sign-out for local accounts: forms for browsers, JSON for API clients. */
@@ -38,7 +37,7 @@ function signupView(
   extra: Partial<SignupView> = {},
 ): SignupView {
   const { config } = c.get('deps');
-  return { mode: config.SIGNUP_MODE, oidc: oidcEnabled(config), values, ...extra };
+  return { mode: config.SIGNUP_MODE, oidc: oidcSignInEnabled(config), values, ...extra };
 }
 
 function loginView(
@@ -47,7 +46,7 @@ function loginView(
   extra: Partial<LoginView> = {},
 ): LoginView {
   const { config } = c.get('deps');
-  return { oidc: oidcEnabled(config), signupOpen: config.SIGNUP_MODE !== 'disabled', values, ...extra };
+  return { oidc: oidcSignInEnabled(config), signupOpen: config.SIGNUP_MODE !== 'disabled', values, ...extra };
 }
 
 /** A failure the user can fix on the same form: the form again with the message, or JSON. */
@@ -55,18 +54,6 @@ function formFailure(c: Context<AppEnv>, error: unknown, form: (alert: string) =
   if (!(error instanceof AppError) || representationFor(c) === 'json' || error.status >= 500) throw error;
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
   return respond(c, error.detail, (alert) => form(alert) as never, { title, status: error.status });
-}
-
-async function signInSession(c: Context<AppEnv>, userId: string) {
-  const deps = c.get('deps');
-  const previous = c.get('principal');
-  // Rotation: a sign-in always gets a fresh session; the one the browser had ends here.
-  if (previous?.sessionHash) await deleteSession(deps.db, previous.sessionHash);
-  await startSession(c, deps.db, deps.config, userId, {
-    now: deps.clock.now(),
-    ip: clientIp(c),
-    userAgent: c.req.header('User-Agent') ?? null,
-  });
 }
 
 authRoutes.get('/auth/signup', (c) =>
@@ -92,7 +79,7 @@ authRoutes.post('/auth/signup', async (c) => {
   } catch (error) {
     return formFailure(c, error, (alert) => SignupPage(signupView(c, values, { alert })), 'Sign up');
   }
-  await signInSession(c, result.user.user_id);
+  await beginSignedInSession(c, deps, result.user.user_id);
   if (representationFor(c) === 'json')
     return c.json({ user: userJson(result.user), invitation: result.accepted }, 201);
   return redirectAfterWrite(
@@ -138,7 +125,7 @@ authRoutes.post('/auth/login', async (c) => {
     );
     return parsed.data.invitation ? acceptInvitation(trx, parsed.data.invitation, user, actor, now) : null;
   });
-  await signInSession(c, user.user_id);
+  await beginSignedInSession(c, deps, user.user_id);
   if (representationFor(c) === 'json') return c.json({ user: userJson(user), invitation: accepted });
   return redirectAfterWrite(c, accepted ? invitationLanding(accepted) : safeNext(parsed.data.next));
 });

@@ -2,10 +2,9 @@ import type { Context } from 'hono';
 import { findActiveApiToken, touchApiToken } from '../db/api-tokens.repository.ts';
 import { findSessionUser, touchSession } from '../db/sessions.repository.ts';
 import type { User } from '../db/types.ts';
-import { upsertExternalUser } from '../db/users.repository.ts';
 import type { AppDeps } from '../lib/app-env.ts';
 import { sha256Hex } from '../lib/crypto.ts';
-import { verifyAccessToken } from './oidc.ts';
+import { upsertOidcUser, verifyAccessToken } from './oidc.ts';
 import type { Principal } from './principal.ts';
 import { readSessionToken } from './sessions.ts';
 
@@ -45,13 +44,9 @@ export async function principalFromBearer(deps: AppDeps, credential: string): Pr
       },
     };
   }
-  const identity = await verifyAccessToken(deps.config, credential);
+  const identity = await verifyAccessToken(deps.config, credential, now);
   if (!identity) return null;
-  const user = await upsertExternalUser(
-    deps.db,
-    { user_id: identity.userId, email: identity.email, name: identity.name, kind: identity.kind },
-    now,
-  );
+  const user = await upsertOidcUser(deps.db, identity, now);
   return userPrincipal(user, 'oidc');
 }
 

@@ -2,8 +2,10 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
-import { insertSession } from '../db/sessions.repository.ts';
+import { deleteSession, insertSession } from '../db/sessions.repository.ts';
 import type { Database } from '../db/types.ts';
+import type { AppDeps, AppEnv } from '../lib/app-env.ts';
+import { clientIp } from '../lib/client-ip.ts';
 import { randomToken, sha256Hex } from '../lib/crypto.ts';
 
 /**
@@ -51,6 +53,26 @@ export async function startSession(
     expires: expiresAt,
   });
   return sessionHash;
+}
+
+/**
+ * Signs `userId` in on this browser after a successful sign-in (password, OIDC, sign-up). A
+ * sign-in always gets a fresh session (rotation): the session the browser came with, if any, ends
+ * here, so a session id planted before sign-in is worth nothing after it. Answers the new
+ * session's hash.
+ */
+export async function beginSignedInSession(
+  c: Context<AppEnv>,
+  deps: Pick<AppDeps, 'db' | 'config' | 'clock'>,
+  userId: string,
+): Promise<string> {
+  const previous = c.get('principal');
+  if (previous?.sessionHash) await deleteSession(deps.db, previous.sessionHash);
+  return startSession(c, deps.db, deps.config, userId, {
+    now: deps.clock.now(),
+    ip: clientIp(c),
+    userAgent: c.req.header('User-Agent') ?? null,
+  });
 }
 
 export function clearSessionCookie(c: Context, config: Pick<Config, 'BASE_URL'>): void {

@@ -177,6 +177,30 @@ describe('request pipeline', () => {
     });
   });
 
+  describe('access log', () => {
+    it('writes one line per request with the route template, status and duration, and no credentials', async () => {
+      const res = await probe().request('/probe/Bad_Id', {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          ...JSON_ACCEPT,
+          Cookie: 'session=secret-cookie-value',
+        },
+        body: '{}',
+      });
+      const lines = t.logs.filter((line) => line.msg === 'request');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({
+        method: 'POST',
+        route: '/probe/:id',
+        status: res.status,
+        request_id: res.headers.get('X-Request-Id'),
+      });
+      expect(typeof lines[0]?.duration_ms).toBe('number');
+      expect(JSON.stringify(t.logs)).not.toContain('secret-cookie-value');
+    });
+  });
+
   describe('failures', () => {
     it('answers an unexpected error with a 500 that leaks nothing and logs the stack', async () => {
       const res = await probe().request('/boom', { headers: JSON_ACCEPT });
