@@ -14,6 +14,7 @@ import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
+import { invitationsRoutes } from './routes/invitations.tsx';
 import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
@@ -42,7 +43,7 @@ const sharedRoutes = [
 const apiOnlyRoutes = [permissionsRoutes, resourceTypesRoutes];
 
 /** Browser-facing sub-apps that have no /api/v1 twin (sign-in flows, the start page). */
-const pageRoutes = [homeRoutes, authRoutes, oidcRoutes, accountRoutes];
+const pageRoutes = [homeRoutes, authRoutes, oidcRoutes, accountRoutes, invitationsRoutes];
 
 /**
  * The composition root. Middleware order is DESIGN.md §3: request id → secure headers → body

@@ -59,7 +59,7 @@ async function main() {
   );
 
   const scheduler = config.JOBS_ENABLED
-    ? startScheduler({ db: database.db, clock: systemClock, logger }, jobs)
+    ? startScheduler({ db: database.db, clock: systemClock, logger, config }, jobs)
     : null;
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     const ms = Math.round(performance.now() - startedAt);

@@ -89,7 +89,7 @@ export async function handleScheduled(
   const run = (async () => {
     try {
       for (const job of jobsForCron(controller.cron)) {
-        await runJob({ db: database.db, clock: systemClock, logger }, job, `cron:${controller.cron}`);
+        await runJob({ db: database.db, clock: systemClock, logger, config }, job, `cron:${controller.cron}`);
       }
     } finally {
       await database.close();

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { Config } from '../config.ts';
 import type { Database } from '../db/types.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -9,6 +10,8 @@ export interface JobContext {
   db: Kysely<Database>;
   clock: Clock;
   log: Logger;
+  /** Settings a job may need (mail transport, Stripe, …). */
+  config: Config;
 }
 
 /**

@@ -1,8 +1,9 @@
+import { deliverMailJob } from './deliver-mail.ts';
 import { housekeepingJob } from './housekeeping.ts';
 import type { Job } from './job.ts';
 
 /** Every scheduled job. wrangler.toml's [triggers] crons must list each schedule (a test checks). */
-export const jobs: readonly Job[] = [housekeepingJob];
+export const jobs: readonly Job[] = [housekeepingJob, deliverMailJob];
 
 export function jobsForCron(cron: string): Job[] {
   return jobs.filter((job) => job.schedule === cron);

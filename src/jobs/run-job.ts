@@ -1,9 +1,18 @@
 import type { Kysely } from 'kysely';
+import type { Config } from '../config.ts';
 import { recordJobRun, tryJobLock } from '../db/job-runs.repository.ts';
 import type { Database } from '../db/types.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Job } from './job.ts';
+
+/** What running a job needs; the same on Node (scheduler) and Workers (Cron Triggers). */
+export interface JobDeps {
+  db: Kysely<Database>;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+}
 
 export interface JobOutcome {
   job: string;
@@ -16,11 +25,7 @@ export interface JobOutcome {
  * taken is skipped. Every run, whatever its outcome, is recorded in ktrlplane.job_runs. Never
  * throws: a failing job is logged and recorded, and the scheduler goes on.
  */
-export async function runJob(
-  deps: { db: Kysely<Database>; clock: Clock; logger: Logger },
-  job: Job,
-  trigger: string,
-): Promise<JobOutcome> {
+export async function runJob(deps: JobDeps, job: Job, trigger: string): Promise<JobOutcome> {
   const runId = crypto.randomUUID();
   const log = deps.logger.child({ job: job.name, job_run_id: runId });
   const startedAt = deps.clock.now();
@@ -29,7 +34,7 @@ export async function runJob(
   try {
     const result = await deps.db.transaction().execute(async (trx) => {
       if (!(await tryJobLock(trx, job.name))) return null;
-      return job.run({ trx, db: deps.db, clock: deps.clock, log });
+      return job.run({ trx, db: deps.db, clock: deps.clock, log, config: deps.config });
     });
     outcome = result === null ? 'skipped' : 'succeeded';
     detail = result ?? 'another run holds the lock';

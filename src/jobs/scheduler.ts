@@ -4,7 +4,7 @@ import type { Database } from '../db/types.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Job } from './job.ts';
-import { type JobOutcome, runJob } from './run-job.ts';
+import { type JobDeps, type JobOutcome, runJob } from './run-job.ts';
 
 export interface Scheduler {
   stop(): Promise<void>;
@@ -15,10 +15,7 @@ export interface Scheduler {
  * Triggers. Several instances may run it at once; the job lock makes overlapping runs skip.
  * `stop` waits for runs in flight, so a graceful shutdown does not cut a job in half.
  */
-export function startScheduler(
-  deps: { db: Kysely<Database>; clock: Clock; logger: Logger },
-  jobs: readonly Job[],
-): Scheduler {
+export function startScheduler(deps: JobDeps, jobs: readonly Job[]): Scheduler {
   const inFlight = new Set<Promise<JobOutcome>>();
   const crons = jobs.map(
     (job) =>

@@ -11,7 +11,7 @@ import { usingPostgresServer } from '../helpers/test-database.ts';
 
 describe('jobs', () => {
   const t = useTestApp();
-  const deps = () => ({ db: t.database.db, clock: t.clock, logger: t.deps.logger });
+  const deps = () => ({ db: t.database.db, clock: t.clock, logger: t.deps.logger, config: t.deps.config });
 
   it('housekeeping deletes assignments expired for 30 days and keeps the rest', async () => {
     const db = t.database.db;
