@@ -1,4 +1,3 @@
-import type { Config } from '../config.ts';
 import { claimPendingMail, markMailFailed, markMailSent } from '../db/mail-outbox.repository.ts';
 import { type MailTransport, mailTransportFor } from '../services/mail.ts';
 import type { Job, JobContext } from './job.ts';

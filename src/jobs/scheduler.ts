@@ -1,8 +1,4 @@
 import { Cron } from 'croner';
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/types.ts';
-import type { Clock } from '../lib/clock.ts';
-import type { Logger } from '../lib/logger.ts';
 import type { Job } from './job.ts';
 import { type JobDeps, type JobOutcome, runJob } from './run-job.ts';
 
