@@ -1,7 +1,10 @@
 import { mkdir } from 'node:fs/promises';
+import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgres } from '../../src/db/dialects/node.ts';
 import { launchBrowser } from '../helpers/browser.ts';
+import { databaseUrl } from '../helpers/pg-urls.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
 let server: RunningServer;
@@ -112,5 +115,73 @@ describe('identity and tenancy in Chromium', () => {
     await expect(page.locator('main').textContent()).resolves.not.toContain('Temporary Two');
     expect(problems).toEqual([]);
     await context.close();
+  });
+
+  it('invites a second person by email; the link leads through sign-up into the organization', async () => {
+    // On PostgreSQL, so the test can read the invitation email from the outbox as a mail server would.
+    const serverUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    const name = `ktrlplane_e2e_${Date.now()}`;
+    const admin = openPostgres(serverUrl, { max: 1, onIdleClientError: () => {} });
+    await sql.raw(`CREATE DATABASE ${name}`).execute(admin.db);
+    const pgServer = await startServer({
+      PASSWORD_ITERATIONS: '1000',
+      DATABASE_URL: databaseUrl(serverUrl, name),
+    });
+    const database = openPostgres(databaseUrl(serverUrl, name), { max: 1, onIdleClientError: () => {} });
+    const ownerContext = await browser.newContext();
+    const inviteeContext = await browser.newContext();
+    try {
+      const owner = await ownerContext.newPage();
+      const problems = watchForProblems(owner);
+      await owner.goto(`${pgServer.url}/auth/signup`);
+      await owner.fill('input[name=name]', 'Ada');
+      await owner.fill('input[name=email]', 'ada@example.com');
+      await owner.fill('input[name=password]', 'a long passphrase');
+      await owner.click('button:has-text("Create account")');
+      await owner.waitForURL(/\/organizations$/);
+      await owner.fill('#create-organization input[name=name]', 'Acme');
+      await owner.fill('#create-organization input[name=org_id]', 'acme');
+      await owner.click('button:has-text("Create organization")');
+      await owner.waitForURL(/\/organizations\/acme$/);
+      await owner.click('nav[aria-label=Sections] a:has-text("Access")');
+      await owner.waitForURL(/\/organizations\/acme\/access$/);
+      await owner.fill('#grant-email', 'carol@example.com');
+      await owner.selectOption('#grant-access select[name=role_id]', 'viewer');
+      await owner.click('#grant-access button:has-text("Grant access")');
+      await owner.waitForSelector('text=carol@example.com');
+      await owner.screenshot({ path: 'test-results/access-invited.png', fullPage: true });
+      expect(problems).toEqual([]);
+
+      const mail = await database.db
+        .selectFrom('ktrlplane.mail_outbox')
+        .select(['to_address', 'body_text'])
+        .executeTakeFirstOrThrow();
+      expect(mail.to_address).toBe('carol@example.com');
+      const link = /https?:\/\/\S+\/invitations\/[A-Za-z0-9_-]+/.exec(mail.body_text)?.[0];
+      expect(link).toBeTruthy();
+
+      const invitee = await inviteeContext.newPage();
+      const inviteeProblems = watchForProblems(invitee);
+      await invitee.goto(`${pgServer.url}${new URL(link ?? '').pathname}`);
+      await invitee.screenshot({ path: 'test-results/invitation.png', fullPage: true });
+      await invitee.click('main a:has-text("Sign up")');
+      await invitee.waitForURL(/\/auth\/signup\?/);
+      expect(await invitee.inputValue('input[name=email]')).toBe('carol@example.com');
+      await invitee.fill('input[name=name]', 'Carol');
+      await invitee.fill('input[name=password]', 'another long passphrase');
+      await invitee.click('button:has-text("Create account")');
+      await invitee.waitForURL(/\/organizations\/acme$/);
+      await expect(invitee.locator('h1').textContent()).resolves.toBe('Acme');
+      // A Viewer sees the organization but not the forms that change it.
+      expect(await invitee.locator('#create-project').count()).toBe(0);
+      expect(inviteeProblems).toEqual([]);
+    } finally {
+      await ownerContext.close();
+      await inviteeContext.close();
+      await pgServer.stop();
+      await database.close();
+      await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin.db);
+      await admin.close();
+    }
   });
 });
