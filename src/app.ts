@@ -20,6 +20,7 @@ import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
 import { projectsRoutes } from './routes/projects.tsx';
 import { resourceTypesRoutes } from './routes/resource-types.tsx';
+import { resourcesRoutes } from './routes/resources.tsx';
 import { tokensRoutes } from './routes/tokens.tsx';
 
 export interface AppOptions {
@@ -37,6 +38,7 @@ const sharedRoutes = [
   accessRoutes,
   auditRoutes,
   tokensRoutes,
+  resourcesRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */
