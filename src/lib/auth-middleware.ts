@@ -6,7 +6,7 @@ import { principalLabel } from '../services/principal.ts';
 import { type Action, authorize } from '../services/rbac.ts';
 import type { AppEnv } from './app-env.ts';
 import { clientIp } from './client-ip.ts';
-import { AppError, UnauthenticatedError } from './errors.ts';
+import { AppError, notFound, UnauthenticatedError } from './errors.ts';
 import { dnsLabel } from './ids.ts';
 import { pathId } from './input.ts';
 import { isApiPath } from './negotiate.tsx';
@@ -115,7 +115,14 @@ export function requireAccess(
     const principal = currentPrincipal(c);
     const id = pathId(c, param, dnsLabel, type);
     const deps = c.get('deps');
-    c.set('scope', await authorize(deps.db, principal, action, type, id, deps.clock.now()));
+    const scope = await authorize(deps.db, principal, action, type, id, deps.clock.now());
+    // A path that names the parent too (/projects/:projectId/resources/:resourceId) must name the
+    // real one: a resource reached through another project's path is not there.
+    const parentProject = type === 'resource' ? c.req.param('projectId') : undefined;
+    if (parentProject !== undefined && scope.projectId !== parentProject) {
+      throw notFound(`No resource "${id}" exists in this project, or you do not have access to it.`);
+    }
+    c.set('scope', scope);
     return next();
   };
 }

@@ -1,4 +1,4 @@
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { TenantScopeType } from '../db/scopes.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireAccess } from '../lib/auth-middleware.ts';
@@ -43,17 +43,6 @@ const scopes: Array<{ type: TenantScopeType; path: string; param: string }> = [
   { type: 'project', path: '/projects/:projectId', param: 'projectId' },
   { type: 'resource', path: '/projects/:projectId/resources/:resourceId', param: 'resourceId' },
 ];
-
-/** The resource scope's path names its project too: a resource of another project is not here. */
-function resourceInPathProject(): MiddlewareHandler<AppEnv> {
-  return async function resourceInProject(c, next) {
-    const scope = c.get('scope');
-    if (scope.type === 'resource' && scope.projectId !== c.req.param('projectId')) {
-      throw notFound(`No resource "${scope.id}" exists in this project, or you do not have access to it.`);
-    }
-    return next();
-  };
-}
 
 function basePath(scope: AuthorizedScope): string {
   switch (scope.type) {
@@ -109,8 +98,8 @@ async function grantFormAgain(c: Context<AppEnv>, state: GrantFormState, status:
 }
 
 for (const { type, path, param } of scopes) {
-  const read = [requireAccess('read', type, param), resourceInPathProject()] as const;
-  const manage = [requireAccess('manage_access', type, param), resourceInPathProject()] as const;
+  const read = [requireAccess('read', type, param)] as const;
+  const manage = [requireAccess('manage_access', type, param)] as const;
 
   accessRoutes.get(`${path}/access`, ...read, async (c) => {
     const view = await pageView(c);
