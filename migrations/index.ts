@@ -2,6 +2,8 @@ import type { Migration } from 'kysely';
 import * as core from './2026-11-27-0001-core.ts';
 import * as seedRoles from './2026-11-27-0002-seed-roles.ts';
 import * as identity from './2026-11-27-0003-identity.ts';
+import * as resourceTypes from './2026-11-27-0004-resource-types.ts';
+import * as resourceWrites from './2026-11-27-0005-resource-writes.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
@@ -11,4 +13,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-0001-core': core,
   '2026-11-27-0002-seed-roles': seedRoles,
   '2026-11-27-0003-identity': identity,
+  '2026-11-27-0004-resource-types': resourceTypes,
+  '2026-11-27-0005-resource-writes': resourceWrites,
 };

@@ -11,6 +11,7 @@ import { startScheduler } from './jobs/scheduler.ts';
 import { MANIFEST_PATH, parseAssetManifest } from './lib/assets.ts';
 import { systemClock } from './lib/clock.ts';
 import { createLogger } from './lib/logger.ts';
+import { syncResourceTypes } from './services/resource-types.ts';
 import { createStripeClient } from './services/stripe-client.ts';
 
 /** Built assets live here (npm run build); /static/* is served from it. */
@@ -34,6 +35,7 @@ async function main() {
     applied,
     database: database.kind,
   });
+  logger.info('resource types synced', { ...(await syncResourceTypes(database.db, systemClock.now())) });
 
   const assets = parseAssetManifest(JSON.parse(await readFile(`${PUBLIC_DIR}${MANIFEST_PATH}`, 'utf8')));
   const app = createApp(

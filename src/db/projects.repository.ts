@@ -115,3 +115,16 @@ export async function updateProject(
 export async function deleteProject(db: Kysely<Database>, scope: AuthorizedScope<'project'>): Promise<void> {
   await db.deleteFrom('ktrlplane.projects').where('project_id', '=', scope.id).execute();
 }
+
+/** The name of the project a resource the caller may read belongs to. */
+export async function getProjectName(
+  db: Kysely<Database>,
+  scope: AuthorizedScope<'resource'>,
+): Promise<string> {
+  const row = await db
+    .selectFrom('ktrlplane.projects')
+    .select('name')
+    .where('project_id', '=', scope.projectId ?? '')
+    .executeTakeFirstOrThrow();
+  return row.name;
+}

@@ -47,3 +47,85 @@ export async function listReadableResources(
   if (filter.type) query = query.where('r.type', '=', filter.type);
   return query.orderBy('r.project_id').orderBy('r.name').execute();
 }
+
+export async function resourceIdExists(db: Kysely<Database>, resourceId: string): Promise<boolean> {
+  return Boolean(
+    await db
+      .selectFrom('ktrlplane.resources')
+      .select('resource_id')
+      .where('resource_id', '=', resourceId)
+      .executeTakeFirst(),
+  );
+}
+
+export async function getResource(
+  db: Kysely<Database>,
+  scope: AuthorizedScope<'resource'>,
+): Promise<Resource> {
+  return db
+    .selectFrom('ktrlplane.resources')
+    .selectAll()
+    .where('resource_id', '=', scope.id)
+    .executeTakeFirstOrThrow();
+}
+
+export async function insertResource(
+  db: Kysely<Database>,
+  scope: AuthorizedScope<'project'>,
+  resource: {
+    resource_id: string;
+    name: string;
+    type: string;
+    sku: string;
+    settings_json: Record<string, unknown>;
+    status: string;
+  },
+  now: Date,
+): Promise<Resource> {
+  return db
+    .insertInto('ktrlplane.resources')
+    .values({
+      ...resource,
+      settings_json: JSON.stringify(resource.settings_json),
+      project_id: scope.id,
+      created_at: now,
+      updated_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Applies a user's change when the resource is still at `generation` (compare-and-set), bumping
+ * the generation; answers undefined when someone else changed it first. Only the columns given
+ * change: a rename never rewrites settings_json. updated_at moves with every change the operator
+ * must see (the trigger does it for name, SKU and settings; status is set here explicitly).
+ */
+export async function updateResourceIfCurrent(
+  db: Kysely<Database>,
+  scope: AuthorizedScope<'resource'>,
+  generation: number,
+  changes: { name?: string; sku?: string; settings_json?: Record<string, unknown>; status?: string },
+  now: Date,
+): Promise<Resource | undefined> {
+  const { settings_json, ...rest } = changes;
+  return db
+    .updateTable('ktrlplane.resources')
+    .set((eb) => ({
+      ...rest,
+      ...(settings_json ? { settings_json: JSON.stringify(settings_json) } : {}),
+      generation: eb('generation', '+', 1),
+      updated_at: now,
+    }))
+    .where('resource_id', '=', scope.id)
+    .where('generation', '=', generation)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function deleteResource(
+  db: Kysely<Database>,
+  scope: AuthorizedScope<'resource'>,
+): Promise<void> {
+  await db.deleteFrom('ktrlplane.resources').where('resource_id', '=', scope.id).execute();
+}

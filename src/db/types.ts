@@ -150,6 +150,18 @@ export interface ResourcesTable {
   created_at: CreatedAt;
   /** Moved by a trigger on user-driven changes only; the operator's change detection polls it. */
   updated_at: Timestamp;
+  /** Bumped on every user-driven change; the resource's ETag and the operator's observed version. */
+  generation: Generated<number>;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  idempotency_key: string;
+  /** SHA-256 of the request (method, path, body), to tell a retry from a different request. */
+  request_hash: string;
+  response_status: number;
+  response_body: ColumnType<unknown, string, never>;
+  created_at: Date;
 }
 
 export interface RolesTable {
@@ -203,6 +215,23 @@ export interface JobRunsTable {
   finished_at: Date;
 }
 
+type JsonColumn<T> = ColumnType<T, string, string>;
+
+/** The product catalogue (src/schemas/resource-types), refreshed from code at start-up. */
+export interface ResourceTypesTable {
+  type_name: string;
+  display_name: string;
+  description: string;
+  icon: JsonColumn<Record<string, unknown>>;
+  skus: JsonColumn<Record<string, unknown>>;
+  presets: JsonColumn<unknown[]>;
+  settings_schema: JsonColumn<Record<string, unknown>>;
+  deployment_spec: JsonColumn<Record<string, unknown>>;
+  is_active: boolean;
+  created_at: ColumnType<Date, Date, never>;
+  updated_at: ColumnType<Date, Date, Date>;
+}
+
 export interface Database {
   'ktrlplane.users': UsersTable;
   'ktrlplane.organizations': OrganizationsTable;
@@ -222,6 +251,8 @@ export interface Database {
   'ktrlplane.audit_events': AuditEventsTable;
   'ktrlplane.rate_limits': RateLimitsTable;
   'ktrlplane.oidc_logins': OidcLoginsTable;
+  'ktrlplane.idempotency_keys': IdempotencyKeysTable;
+  'ktrlplane.resource_types': ResourceTypesTable;
 }
 
 export type User = Selectable<UsersTable>;

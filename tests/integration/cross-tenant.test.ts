@@ -20,6 +20,8 @@ import { useTestApp } from '../helpers/test-app.ts';
 
 /** Routes with ids that are not tenant objects, and why. */
 const EXEMPT: Record<string, string> = {
+  'GET /resource-types/:type':
+    'the product catalogue (the same for every tenant); no tenant data behind the id',
   'GET /invitations/:token':
     'public landing page of an invitation link; the token is the secret, unknown tokens answer 404 (tested in invitations.test.ts)',
 };

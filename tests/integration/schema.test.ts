@@ -38,6 +38,7 @@ describe('schema ktrlplane', () => {
         'access_url',
         'created_at',
         'error_message',
+        'generation',
         'name',
         'project_id',
         'resource_id',

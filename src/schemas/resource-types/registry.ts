@@ -1,0 +1,28 @@
+import { digitalTwins } from './digital-twins.ts';
+import { flows } from './flows.ts';
+import type { ResourceTypeDefinition } from './resource-type.ts';
+
+/**
+ * Every resource type the product offers, in the order pickers show them. Adding a type is adding
+ * its file and one line here; forms, validation, the API and the resource_types table follow.
+ */
+const RESOURCE_TYPES: readonly ResourceTypeDefinition[] = [digitalTwins, flows];
+
+const byName = new Map<string, ResourceTypeDefinition>();
+for (const type of RESOURCE_TYPES) {
+  if (byName.has(type.name)) throw new Error(`Resource type ${type.name} is registered twice`);
+  byName.set(type.name, type);
+}
+
+export function listResourceTypes(): readonly ResourceTypeDefinition[] {
+  return RESOURCE_TYPES;
+}
+
+/** The type called `name` (exact, case-sensitive as stored in resources.type), or undefined. */
+export function getResourceType(name: string): ResourceTypeDefinition | undefined {
+  return byName.get(name);
+}
+
+export function resourceTypeNames(): string[] {
+  return RESOURCE_TYPES.map((type) => type.name);
+}
