@@ -108,7 +108,7 @@ describe('identity and tenancy in Chromium', () => {
     await page.waitForSelector('#rename-organization [role=status]');
     await page.fill('#delete-organization input[name=confirm]', 'wrong');
     await page.click('#delete-organization button');
-    await page.waitForSelector('#delete-organization >> text=to confirm');
+    await page.waitForSelector('#delete-organization #field-confirm-error');
     await page.fill('#delete-organization input[name=confirm]', 'Temporary Two');
     await page.click('#delete-organization button');
     await page.waitForURL(/\/organizations$/);
