@@ -11,20 +11,61 @@ export async function findActiveApiToken(
   tokenHash: string,
   now: Date,
 ): Promise<{ token: ApiToken; user: User } | undefined> {
-  const token = await db
-    .selectFrom('ktrlplane.api_tokens')
-    .selectAll()
-    .where('token_hash', '=', tokenHash)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+  // One round trip for both: this runs on every API request.
+  const row = await db
+    .selectFrom('ktrlplane.api_tokens as t')
+    .innerJoin('ktrlplane.users as u', 'u.user_id', 't.user_id')
+    .select([
+      't.token_id',
+      't.token_hash',
+      't.user_id',
+      't.name as token_name',
+      't.scope_type',
+      't.scope_id',
+      't.access',
+      't.created_at as token_created_at',
+      't.expires_at',
+      't.last_used_at',
+      't.revoked_at',
+      'u.email',
+      'u.name',
+      'u.is_platform_admin',
+      'u.kind',
+      'u.last_org_id',
+      'u.last_project_id',
+      'u.created_at',
+      'u.updated_at',
+    ])
+    .where('t.token_hash', '=', tokenHash)
+    .where('t.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]))
     .executeTakeFirst();
-  if (!token) return undefined;
-  const user = await db
-    .selectFrom('ktrlplane.users')
-    .selectAll()
-    .where('user_id', '=', token.user_id)
-    .executeTakeFirst();
-  return user ? { token, user } : undefined;
+  if (!row) return undefined;
+  const token: ApiToken = {
+    token_id: row.token_id,
+    token_hash: row.token_hash,
+    user_id: row.user_id,
+    name: row.token_name,
+    scope_type: row.scope_type,
+    scope_id: row.scope_id,
+    access: row.access,
+    created_at: row.token_created_at,
+    expires_at: row.expires_at,
+    last_used_at: row.last_used_at,
+    revoked_at: row.revoked_at,
+  };
+  const user: User = {
+    user_id: row.user_id,
+    email: row.email,
+    name: row.name,
+    is_platform_admin: row.is_platform_admin,
+    kind: row.kind,
+    last_org_id: row.last_org_id,
+    last_project_id: row.last_project_id,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+  return { token, user };
 }
 
 /** Records use at most once a minute, so a busy token does not write on every request. */

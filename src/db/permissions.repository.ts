@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { ScopeChain } from './scopes.repository.ts';
+import { type Kysely, sql } from 'kysely';
+import type { ScopeChain, TenantScopeType } from './scopes.repository.ts';
 import type { Database } from './types.ts';
 
 /**
@@ -35,4 +35,49 @@ export async function actionsForUser(
     })
     .execute();
   return rows.map((row) => row.action).sort();
+}
+
+/**
+ * A scope's chain and the user's actions on it in one round trip (the permission check runs on
+ * every request). Null when the scope does not exist.
+ */
+export async function scopeWithActions(
+  db: Kysely<Database>,
+  userId: string,
+  type: TenantScopeType,
+  id: string,
+  now: Date,
+): Promise<{ chain: ScopeChain; actions: string[] } | null> {
+  const chainQuery =
+    type === 'organization'
+      ? sql`SELECT o.org_id, NULL::text AS project_id, NULL::text AS resource_id FROM ktrlplane.organizations o WHERE o.org_id = ${id}`
+      : type === 'project'
+        ? sql`SELECT p.org_id, p.project_id, NULL::text AS resource_id FROM ktrlplane.projects p WHERE p.project_id = ${id}`
+        : sql`SELECT p.org_id, r.project_id, r.resource_id FROM ktrlplane.resources r
+                JOIN ktrlplane.projects p ON p.project_id = r.project_id WHERE r.resource_id = ${id}`;
+  const result = await sql<{
+    org_id: string;
+    project_id: string | null;
+    resource_id: string | null;
+    actions: string[] | null;
+  }>`
+    WITH chain AS (${chainQuery})
+    SELECT chain.org_id, chain.project_id, chain.resource_id,
+      (SELECT array_agg(DISTINCT perm.action ORDER BY perm.action)
+         FROM ktrlplane.role_assignments ra
+         JOIN ktrlplane.role_permissions rp ON rp.role_id = ra.role_id
+         JOIN ktrlplane.permissions perm ON perm.permission_id = rp.permission_id
+        WHERE ra.user_id = ${userId}
+          AND (ra.expires_at IS NULL OR ra.expires_at > ${now})
+          AND ((ra.scope_type = 'global' AND ra.scope_id = 'global')
+            OR (ra.scope_type = 'organization' AND ra.scope_id = chain.org_id)
+            OR (ra.scope_type = 'project' AND ra.scope_id = chain.project_id)
+            OR (ra.scope_type = 'resource' AND ra.scope_id = chain.resource_id))) AS actions
+    FROM chain`.execute(db);
+  const row = result.rows[0];
+  if (!row) return null;
+  return {
+    chain: { orgId: row.org_id, projectId: row.project_id, resourceId: row.resource_id },
+    actions: row.actions ?? [],
+  };
 }

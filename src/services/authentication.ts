@@ -12,6 +12,8 @@ import { readSessionToken } from './sessions.ts';
 export const API_TOKEN_PREFIX = 'kpt_';
 /** A session's last-seen time is written at most this often. */
 const SESSION_TOUCH_MS = 5 * 60_000;
+/** An API token's last-used time is written at most this often. */
+const TOKEN_TOUCH_MS = 60_000;
 
 function userPrincipal(user: User, via: Principal['via']): Principal {
   return {
@@ -33,7 +35,10 @@ export async function principalFromBearer(deps: AppDeps, credential: string): Pr
   if (credential.startsWith(API_TOKEN_PREFIX)) {
     const found = await findActiveApiToken(deps.db, await sha256Hex(credential), now);
     if (!found) return null;
-    await touchApiToken(deps.db, found.token.token_id, now);
+    // Last use is recorded at most once a minute; most requests skip the write entirely.
+    if (!found.token.last_used_at || now.getTime() - found.token.last_used_at.getTime() > TOKEN_TOUCH_MS) {
+      await touchApiToken(deps.db, found.token.token_id, now);
+    }
     return {
       ...userPrincipal(found.user, 'api-token'),
       token: {

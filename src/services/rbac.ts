@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { actionsForUser } from '../db/permissions.repository.ts';
+import { actionsForUser, scopeWithActions } from '../db/permissions.repository.ts';
 import { resolveScopeChain, type ScopeChain, type TenantScopeType } from '../db/scopes.repository.ts';
 import type { Database } from '../db/types.ts';
 import { AppError, notFound } from '../lib/errors.ts';
@@ -81,8 +81,9 @@ export async function authorize<T extends TenantScopeType>(
   id: string,
   now: Date,
 ): Promise<AuthorizedScope<T>> {
-  const chain = await resolveScopeChain(db, type, id);
-  const actions = chain ? await effectiveActions(db, principal, chain, now) : [];
+  const found = await scopeWithActions(db, principal.userId, type, id, now);
+  const chain = found?.chain;
+  const actions = found ? applyTokenLimits(principal, found.chain, found.actions) : [];
   if (!chain || !actions.includes('read')) {
     throw notFound(`No ${nouns[type]} "${id}" exists, or you do not have access to it.`);
   }

@@ -42,6 +42,7 @@ function secretPatterns(type: string): readonly string[] {
 
 export function viewOfResource(row: Resource): ResourceView {
   const patterns = secretPatterns(row.type);
+  if (patterns.length === 0) return { ...row, secrets_set: [] };
   return {
     ...row,
     settings_json: withoutSecrets(row.settings_json, patterns),
