@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { listReadableResources } from '../db/resources.repository.ts';
-import { resolveScopeChain } from '../db/scopes.repository.ts';
 import { findUserById } from '../db/users.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
@@ -8,7 +7,7 @@ import { AppError } from '../lib/errors.ts';
 import { parseInput } from '../lib/input.ts';
 import { permissionCheckQuery, resourceListQuery } from '../schemas/permissions.ts';
 import type { Principal } from '../services/principal.ts';
-import { effectiveActions } from '../services/rbac.ts';
+import { actionsOn, effectiveActions } from '../services/rbac.ts';
 
 /**
  * Endpoints the data planes call (JSON only, mounted under /api/v1 alone):
@@ -48,8 +47,7 @@ permissionsRoutes.get('/permissions/check', requireUser(), async (c) => {
       : { userId: query.userId, email: null, name: null, kind: 'user', isPlatformAdmin: false, via: 'oidc' };
   }
   // A scope that does not exist and one the subject has nothing on answer alike: an empty list.
-  const chain = await resolveScopeChain(db, query.scopeType, query.scopeId);
-  const permissions = chain ? await effectiveActions(db, subject, chain, now) : [];
+  const permissions = await actionsOn(db, subject, query.scopeType, query.scopeId, now);
   return c.json({
     user_id: subject.userId,
     scope_type: query.scopeType,

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { actionsForUser, scopeWithActions } from '../db/permissions.repository.ts';
-import { resolveScopeChain, type ScopeChain, type TenantScopeType } from '../db/scopes.repository.ts';
+import type { ScopeChain, TenantScopeType } from '../db/scopes.repository.ts';
 import type { Database } from '../db/types.ts';
 import { AppError, notFound } from '../lib/errors.ts';
 import type { Principal } from './principal.ts';
@@ -48,6 +48,18 @@ export async function effectiveActions(
   return applyTokenLimits(principal, chain, await actionsForUser(db, principal.userId, chain, now));
 }
 
+/** What `principal` may do on a scope (one query); empty for scopes that do not exist. */
+export async function actionsOn(
+  db: Kysely<Database>,
+  principal: Principal,
+  type: TenantScopeType,
+  id: string,
+  now: Date,
+): Promise<string[]> {
+  const found = await scopeWithActions(db, principal.userId, type, id, now);
+  return found ? applyTokenLimits(principal, found.chain, found.actions) : [];
+}
+
 /** Whether `principal` may do `action` on the scope; false for scopes that do not exist. */
 export async function can(
   db: Kysely<Database>,
@@ -57,9 +69,7 @@ export async function can(
   id: string,
   now: Date,
 ): Promise<boolean> {
-  const chain = await resolveScopeChain(db, type, id);
-  if (!chain) return false;
-  return (await effectiveActions(db, principal, chain, now)).includes(action);
+  return (await actionsOn(db, principal, type, id, now)).includes(action);
 }
 
 const nouns: Record<TenantScopeType, string> = {
