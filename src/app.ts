@@ -19,6 +19,7 @@ import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
 import { projectsRoutes } from './routes/projects.tsx';
+import { resourcePagesRoutes } from './routes/resource-pages.tsx';
 import { resourceTypesRoutes } from './routes/resource-types.tsx';
 import { resourcesRoutes } from './routes/resources.tsx';
 import { tokensRoutes } from './routes/tokens.tsx';
@@ -99,6 +100,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.use(csrfProtection());
   app.use(loadNavigation());
 
+  // Before the resource API: its /projects/:projectId/resources/:resourceId would take /new.
+  app.route('/', resourcePagesRoutes);
   for (const routes of sharedRoutes) app.route('/', routes);
   for (const routes of pageRoutes) app.route('/', routes);
   for (const routes of options.extraRoutes ?? []) app.route('/', routes);

@@ -4,7 +4,7 @@ import { getProject, getProjectName } from '../db/projects.repository.ts';
 import { getResource, listResourcesInProject } from '../db/resources.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireAccess } from '../lib/auth-middleware.ts';
-import { AppError } from '../lib/errors.ts';
+import { AppError, badRequest } from '../lib/errors.ts';
 import { fieldErrors, redirectAfterWrite } from '../lib/forms.tsx';
 import { parseInput, readBody, readBodyOrQuery } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
@@ -31,6 +31,17 @@ export const resourcesRoutes = new Hono<AppEnv>();
 
 const projectScope = (c: Context<AppEnv>) => c.get('scope') as AuthorizedScope<'project'>;
 const resourceScope = (c: Context<AppEnv>) => c.get('scope') as AuthorizedScope<'resource'>;
+
+/** The wizard's review step posts settings_json as a JSON string in a form field. */
+function settingsFromForm(body: unknown): unknown {
+  const record = body as Record<string, unknown>;
+  if (typeof record?.settings_json !== 'string') return body;
+  try {
+    return { ...record, settings_json: JSON.parse(record.settings_json) };
+  } catch {
+    throw badRequest('settings_json is not valid JSON.');
+  }
+}
 
 function wantsDryRun(c: Context<AppEnv>): boolean {
   return c.req.query('dryRun') === 'true';
@@ -67,7 +78,7 @@ resourcesRoutes.post(
   async (c) => {
     const { db, clock } = c.get('deps');
     const scope = projectScope(c);
-    const body = await readBody(c);
+    const body = settingsFromForm(await readBody(c));
     const input = parseInput(createResourceInput, body);
     const dryRun = wantsDryRun(c);
     const create = async (trx: typeof db) => {

@@ -1,7 +1,7 @@
 import type { ProjectSummary } from '../../db/projects.repository.ts';
 import type { ResourceView } from '../../services/resources.ts';
 import { DeleteConfirmation } from '../components/delete-confirmation.tsx';
-import { Card, type FieldErrors, PageHeader } from '../components/form.tsx';
+import { Button, Card, type FieldErrors, PageHeader, TextField } from '../components/form.tsx';
 import { Tabs } from '../components/tabs.tsx';
 
 const statusTone: Record<string, string> = {
@@ -42,6 +42,16 @@ export function ResourceListPage(view: ResourceListView) {
     <div>
       <PageHeader
         title="Resources"
+        actions={
+          view.canCreate && (
+            <a
+              href={`${base}/new`}
+              class="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500"
+            >
+              New resource
+            </a>
+          )
+        }
         eyebrow={
           <a href={`/projects/${view.project.project_id}`} class="hover:underline">
             {view.organizationName} / {view.project.name}
@@ -111,13 +121,14 @@ export interface ResourceDetailView {
 
 export function resourceTabs(
   resource: { project_id: string; resource_id: string },
-  current: 'overview' | 'access',
+  current: 'overview' | 'settings' | 'access',
 ) {
   const base = `/projects/${resource.project_id}/resources/${resource.resource_id}`;
   return (
     <Tabs
       items={[
         { href: base, label: 'Overview', current: current === 'overview' },
+        { href: `${base}/settings`, label: 'Settings', current: current === 'settings' },
         { href: `${base}/access`, label: 'Access', current: current === 'access' },
       ]}
     />
@@ -187,6 +198,24 @@ export function ResourceDetailPage(view: ResourceDetailView) {
           </Card>
         </div>
       </div>
+      {view.permissions.includes('write') && (
+        <div class="mt-6 max-w-xl">
+          <Card title="Name">
+            <form
+              id="rename-resource"
+              hx-patch={`/projects/${r.project_id}/resources/${r.resource_id}`}
+              hx-target="this"
+              hx-swap="outerHTML"
+              class="flex items-end gap-3"
+            >
+              <div class="flex-1">
+                <TextField label="Display name" name="name" value={r.name} required maxlength={200} />
+              </div>
+              <Button>Rename</Button>
+            </form>
+          </Card>
+        </div>
+      )}
       {view.permissions.includes('delete') && (
         <div class="mt-6 max-w-xl">{deleteResourceForm(r, view.deleteErrors)}</div>
       )}
