@@ -127,7 +127,7 @@ function configureForm(
     });
 }
 
-function wizardType(c: Context<AppEnv>, basics: WizardBasics): ResourceTypeDefinition {
+function wizardType(basics: WizardBasics): ResourceTypeDefinition {
   const errors = basicsErrors(basics);
   const type = getResourceType(basics.type);
   if (!type || Object.keys(errors).length > 0) {
@@ -176,7 +176,7 @@ resourcePagesRoutes.post(
     const context = await wizardContext(c);
     const fields = (await c.req.parseBody({ all: true })) as FlatFields;
     const basics = basicsFrom(fields);
-    const type = wizardType(c, basics);
+    const type = wizardType(basics);
     const schema = settingsSchemaFor(type, requireSku(type, basics.sku));
     const submission = readFormSubmission(schema, fields, { namePrefix: NAME_PREFIX });
     if (submission.operation) {
@@ -257,7 +257,7 @@ resourcePagesRoutes.post(
   async (c) => {
     const fields = (await c.req.parseBody({ all: true })) as FlatFields;
     const basics = basicsFrom(fields);
-    const type = wizardType(c, basics);
+    const type = wizardType(basics);
     const schema = settingsSchemaFor(type, requireSku(type, basics.sku));
     return validateOneField(c, schema, fields);
   },
