@@ -1,7 +1,12 @@
 /** `npm run bench`: every benchmark in this folder, one after another. */
 import { spawnSync } from 'node:child_process';
 
-const benches = ['bench/cold-start.ts', 'bench/permission-check.ts'];
+const benches = [
+  'bench/cold-start.ts',
+  'bench/permission-check.ts',
+  'bench/resources-list.ts',
+  'bench/forms.tsx',
+];
 for (const bench of benches) {
   console.log(`\n## ${bench}`);
   const result = spawnSync(process.execPath, ['--import', 'tsx', bench], { stdio: 'inherit' });
