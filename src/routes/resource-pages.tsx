@@ -21,7 +21,7 @@ import { requireSku, settingsSchemaFor } from '../services/resource-types.ts';
 import { createResource, updateResource, viewOfResource } from '../services/resources.ts';
 import { renderSchemaField, SchemaForm } from '../views/forms/schema-form.tsx';
 import { ProjectPickerPage } from '../views/pages/project-picker-page.tsx';
-import { ResourceSettingsPage } from '../views/pages/resource-settings-page.tsx';
+import { RawSettingsEditor, ResourceSettingsPage } from '../views/pages/resource-settings-page.tsx';
 import {
   ChooseTypePage,
   ConfigurePage,
@@ -320,10 +320,17 @@ async function settingsPage(
     ...(extra.focus ? { focus: extra.focus as never } : {}),
     children: <input type="hidden" name="generation" value={String(row.generation)} />,
   });
+  const resource = viewOfResource(row);
+  const raw = RawSettingsEditor({
+    action: `${url}/json`,
+    generation: row.generation,
+    json: JSON.stringify(resource.settings_json, null, 2),
+  });
   return {
-    resource: viewOfResource(row),
+    resource,
     projectName: await getProjectName(db, scope),
     form,
+    raw,
     ...(extra.saved ? { saved: true } : {}),
     schema,
     row,
@@ -439,5 +446,51 @@ resourcePagesRoutes.post(
       throw new AppError(409, 'Conflict', `This resource's type "${row.type}" is no longer offered.`);
     const fields = (await c.req.parseBody({ all: true })) as FlatFields;
     return validateOneField(c, settingsSchemaFor(type, requireSku(type, row.sku)), fields, row.settings_json);
+  },
+);
+
+resourcePagesRoutes.post(
+  '/projects/:projectId/resources/:resourceId/settings/json',
+  requireAccess('write', 'resource', 'resourceId'),
+  async (c) => {
+    const { db, clock } = c.get('deps');
+    const scope = resourceScope(c);
+    const fields = (await c.req.parseBody()) as Record<string, string>;
+    const action = c.req.path;
+    const generation = Number(fields.generation);
+    const text = typeof fields.settings_json === 'string' ? fields.settings_json : '';
+    const again = (
+      status: 400 | 412 | 413 | 422,
+      errors: Array<{ pointer: string; message: string }>,
+      alert?: string,
+    ) =>
+      respond(c, null, () => RawSettingsEditor({ action, generation, json: text, errors, alert }), {
+        title: 'Settings',
+        status,
+      });
+    let settings: unknown;
+    try {
+      settings = JSON.parse(text);
+    } catch (error) {
+      return again(400, [], `This is not valid JSON: ${(error as Error).message}`);
+    }
+    if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
+      return again(422, [{ pointer: '', message: 'settings must be a JSON object' }]);
+    }
+    try {
+      await updateResource(
+        db,
+        scope,
+        { settings_json: settings as Record<string, unknown> },
+        Number.isInteger(generation) ? generation : undefined,
+        c.get('auditActor'),
+        clock.now(),
+      );
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) throw error;
+      const errors = error.errors.map((e) => ({ ...e, pointer: e.pointer.replace(/^\/settings_json/, '') }));
+      return again(error.status as 412 | 413 | 422, errors, errors.length === 0 ? error.detail : undefined);
+    }
+    return redirectAfterWrite(c, `/projects/${scope.projectId}/resources/${scope.id}/settings?saved=1`);
   },
 );
