@@ -28,6 +28,11 @@ const EXEMPT: Record<string, string> = {
 
 const METHODS = new Set(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']);
 
+/** Query strings a readable route needs to answer 200 to its owner. */
+const OWNER_QUERY: Record<string, string> = {
+  'GET /projects/:projectId/resources/new/configure': '?type=Konnektr.Flows&sku=free&name=Flow',
+};
+
 describe('cross-tenant isolation', () => {
   const t = useTestApp();
 
@@ -138,7 +143,7 @@ describe('cross-tenant isolation', () => {
       const headers = path.startsWith('/api/v1')
         ? bearer(adaToken)
         : as(ada as TestUser, { Accept: 'application/json' });
-      const res = await t.app.request(url, { headers });
+      const res = await t.app.request(`${url}${OWNER_QUERY[key] ?? ''}`, { headers });
       if (res.status !== 200) failures.push(`${method} ${url}: ${res.status}`);
       await res.arrayBuffer();
     }
