@@ -81,3 +81,17 @@ export async function scopeWithActions(
     actions: row.actions ?? [],
   };
 }
+
+/**
+ * The user's unexpired assignments whose role grants `read`, as a subquery for listing what they
+ * can see across scopes (select `ra.scope_id` filtered by `ra.scope_type`).
+ */
+export function readingAssignments(db: Kysely<Database>, userId: string, now: Date) {
+  return db
+    .selectFrom('ktrlplane.role_assignments as ra')
+    .innerJoin('ktrlplane.role_permissions as rp', 'rp.role_id', 'ra.role_id')
+    .innerJoin('ktrlplane.permissions as perm', 'perm.permission_id', 'rp.permission_id')
+    .where('ra.user_id', '=', userId)
+    .where('perm.action', '=', 'read')
+    .where((eb) => eb.or([eb('ra.expires_at', 'is', null), eb('ra.expires_at', '>', now)]));
+}

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { AuthorizedScope } from '../services/rbac.ts';
+import { readingAssignments } from './permissions.repository.ts';
 import type { Database, Project } from './types.ts';
 
 export interface ProjectSummary extends Project {
@@ -45,13 +46,7 @@ export async function listProjectsForUser(
   user: { userId: string },
   now: Date,
 ): Promise<Array<ProjectSummary & { org_name: string }>> {
-  const readable = db
-    .selectFrom('ktrlplane.role_assignments as ra')
-    .innerJoin('ktrlplane.role_permissions as rp', 'rp.role_id', 'ra.role_id')
-    .innerJoin('ktrlplane.permissions as perm', 'perm.permission_id', 'rp.permission_id')
-    .where('ra.user_id', '=', user.userId)
-    .where('perm.action', '=', 'read')
-    .where((eb) => eb.or([eb('ra.expires_at', 'is', null), eb('ra.expires_at', '>', now)]));
+  const readable = readingAssignments(db, user.userId, now);
   const rows = await withSummary(db)
     .innerJoin('ktrlplane.organizations as o', 'o.org_id', 'p.org_id')
     .select('o.name as org_name')

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AuthorizedScope } from '../services/rbac.ts';
+import { readingAssignments } from './permissions.repository.ts';
 import type { Database, Resource } from './types.ts';
 
 /** The resources of a project the caller may read (checked by `scope`). */
@@ -25,13 +26,7 @@ export async function listReadableResources(
   filter: { type?: string | undefined },
   now: Date,
 ): Promise<Array<Resource & { org_id: string }>> {
-  const readable = db
-    .selectFrom('ktrlplane.role_assignments as ra')
-    .innerJoin('ktrlplane.role_permissions as rp', 'rp.role_id', 'ra.role_id')
-    .innerJoin('ktrlplane.permissions as perm', 'perm.permission_id', 'rp.permission_id')
-    .where('ra.user_id', '=', user.userId)
-    .where('perm.action', '=', 'read')
-    .where((eb) => eb.or([eb('ra.expires_at', 'is', null), eb('ra.expires_at', '>', now)]));
+  const readable = readingAssignments(db, user.userId, now);
   let query = db
     .selectFrom('ktrlplane.resources as r')
     .innerJoin('ktrlplane.projects as p', 'p.project_id', 'r.project_id')
