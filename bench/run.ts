@@ -6,6 +6,7 @@ const benches = [
   'bench/permission-check.ts',
   'bench/resources-list.ts',
   'bench/forms.tsx',
+  'bench/observability.ts',
 ];
 for (const bench of benches) {
   console.log(`\n## ${bench}`);

@@ -2,12 +2,14 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { NONCE, secureHeaders } from 'hono/secure-headers';
-import { accessLog } from './lib/access-log.ts';
+import { accessLog, requestLogger } from './lib/access-log.ts';
 import type { AppDeps, AppEnv } from './lib/app-env.ts';
 import { authentication, csrfProtection } from './lib/auth-middleware.ts';
 import { handleError, handleNotFound } from './lib/error-handler.tsx';
 import { payloadTooLarge } from './lib/errors.ts';
+import { metricsExposed } from './lib/metrics.ts';
 import { loadNavigation } from './lib/navigation.ts';
+import { requestTracing } from './lib/tracing.ts';
 import { accessRoutes } from './routes/access.tsx';
 import { accountRoutes } from './routes/account.tsx';
 import { auditRoutes } from './routes/audit.tsx';
@@ -15,6 +17,7 @@ import { authRoutes } from './routes/auth.tsx';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
+import { metricsRoutes } from './routes/metrics.ts';
 import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
@@ -61,13 +64,15 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       generator: () => crypto.randomUUID(),
     }),
   );
+  // A server span per request (caller's traceparent as parent); everything below runs inside it.
+  if (!deps.config.OTEL_SDK_DISABLED) app.use(requestTracing());
   app.use(async (c, next) => {
     c.set('deps', deps);
-    c.set('log', deps.logger.child({ request_id: c.get('requestId') }));
+    c.set('log', requestLogger(c, deps.logger));
     await next();
     if (!c.res.headers.get('Vary')) c.header('Vary', 'Accept, HX-Request');
   });
-  app.use(accessLog());
+  app.use(accessLog({ metrics: deps.runtime !== 'workers' && metricsExposed(deps.config) }));
   app.use(
     secureHeaders({
       strictTransportSecurity: 'max-age=31536000; includeSubDomains',
@@ -96,6 +101,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     }),
   );
 
+  // Before authentication: its bearer token is the metrics token, not an API credential.
+  app.route('/', metricsRoutes);
   app.use(authentication());
   app.use(csrfProtection());
   app.use(loadNavigation());

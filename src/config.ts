@@ -48,6 +48,13 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().min(3).default('ktrlplane <no-reply@localhost>'),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_', 'must be a Stripe secret key (sk_…)').optional(),
   STRIPE_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Observability (README "Observability"): /metrics is served only with a token or on its own port.
+  METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  OTEL_SDK_DISABLED: booleanFromEnv.default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('ktrlplane'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
 });
 
 type ParsedConfig = z.infer<typeof configSchema>;

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -7,10 +8,17 @@ import { ConfigError, loadConfig } from './config.ts';
 import { openNodeDatabase } from './db/dialects/node.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { jobs } from './jobs/registry.ts';
+import { markSchedulerStarted } from './jobs/run-job.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import { MANIFEST_PATH, parseAssetManifest } from './lib/assets.ts';
 import { systemClock } from './lib/clock.ts';
+import { InFlightRequests } from './lib/in-flight.ts';
+import { KyselyTracingPlugin } from './lib/kysely-tracing-plugin.ts';
 import { createLogger } from './lib/logger.ts';
+import { enableProcessMetrics, metricsExposed, setDatabasePoolStats } from './lib/metrics.ts';
+import { startTracing } from './lib/tracing.ts';
+import { readiness } from './routes/health.ts';
+import { createMetricsApp } from './routes/metrics.ts';
 import { syncResourceTypes } from './services/resource-types.ts';
 import { createStripeClient } from './services/stripe-client.ts';
 
@@ -24,8 +32,17 @@ async function main() {
   const logger = createLogger({
     level: config.LOG_LEVEL,
     format: config.LOG_FORMAT,
-    write: (line) => process.stdout.write(`${line}\n`),
+    write: stdoutLines(),
   });
+  // Tracing first, so everything after runs with the AsyncLocalStorage context manager. Spans are
+  // exported only to OTEL_EXPORTER_OTLP_ENDPOINT; without it requests still get trace ids.
+  const tracing = config.OTEL_SDK_DISABLED
+    ? null
+    : startTracing({
+        serviceName: config.OTEL_SERVICE_NAME,
+        endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+        sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
+      });
 
   const database = await openNodeDatabase(config, (error) =>
     logger.warn('idle database connection lost', { err: error }),
@@ -36,11 +53,27 @@ async function main() {
     database: database.kind,
   });
   logger.info('resource types synced', { ...(await syncResourceTypes(database.db, systemClock.now())) });
+  // Requests and jobs query through the tracing plugin (a child span per statement) when spans
+  // are exported; migrations above ran without it.
+  const db = tracing?.exporting ? database.db.withPlugin(new KyselyTracingPlugin()) : database.db;
+  const poolStats = database.poolStats;
+  if (poolStats) {
+    setDatabasePoolStats(() => {
+      const stats = poolStats();
+      return {
+        database: database.kind,
+        busy: stats.total - stats.idle,
+        idle: stats.idle,
+        waiting: stats.waiting,
+      };
+    });
+  }
+  if (metricsExposed(config)) enableProcessMetrics();
 
   const assets = parseAssetManifest(JSON.parse(await readFile(`${PUBLIC_DIR}${MANIFEST_PATH}`, 'utf8')));
   const app = createApp(
     {
-      db: database.db,
+      db,
       dbKind: database.kind,
       config,
       clock: systemClock,
@@ -61,19 +94,40 @@ async function main() {
   );
 
   const scheduler = config.JOBS_ENABLED
-    ? startScheduler({ db: database.db, clock: systemClock, logger, config }, jobs)
+    ? startScheduler({ db, clock: systemClock, logger, config }, jobs)
     : null;
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-    const ms = Math.round(performance.now() - startedAt);
-    logger.info('ktrlplane is ready', {
-      url: `http://localhost:${info.port}`,
-      ready_ms: ms,
-      database: database.kind,
-    });
-    console.error(
-      `ktrlplane listening on http://localhost:${info.port} (${database.kind}, ready in ${ms} ms)`,
-    );
-  });
+  if (scheduler) markSchedulerStarted(systemClock.now());
+  const metricsServer =
+    config.METRICS_PORT === undefined
+      ? null
+      : serve(
+          {
+            fetch: createMetricsApp({ db, clock: systemClock, config, runtime: 'node' }).fetch,
+            port: config.METRICS_PORT,
+            hostname: config.HOST,
+          },
+          (info) => {
+            logger.info('metrics listener is ready', { url: `http://localhost:${info.port}/metrics` });
+            console.error(`ktrlplane metrics on http://localhost:${info.port}/metrics`);
+          },
+        );
+  // Requests still being handled: a client that hangs up does not stop its handler, so shutdown
+  // waits for this to reach zero (not only for sockets to close) before closing the database.
+  const inFlight = new InFlightRequests();
+  const server = serve(
+    { fetch: inFlight.wrap(app.fetch), port: config.PORT, hostname: config.HOST },
+    (info) => {
+      const ms = Math.round(performance.now() - startedAt);
+      logger.info('ktrlplane is ready', {
+        url: `http://localhost:${info.port}`,
+        ready_ms: ms,
+        database: database.kind,
+      });
+      console.error(
+        `ktrlplane listening on http://localhost:${info.port} (${database.kind}, ready in ${ms} ms)`,
+      );
+    },
+  );
 
   // Graceful shutdown: stop accepting, let requests in flight finish, let job runs finish, close
   // the database. A second signal or the timeout forces the exit.
@@ -81,6 +135,7 @@ async function main() {
   const shutdown = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
+    readiness.draining = true;
     logger.info('shutting down', { signal });
     const force = setTimeout(() => {
       logger.error('shutdown timed out; exiting');
@@ -89,8 +144,11 @@ async function main() {
     force.unref();
     server.close(() => {
       void (async () => {
+        await inFlight.drained();
         await scheduler?.stop();
+        metricsServer?.close();
         await database.close();
+        await tracing?.shutdown();
         logger.info('stopped');
         process.exit(0);
       })();
@@ -100,6 +158,34 @@ async function main() {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * Log lines to stdout, gathered and written once per turn of the event loop: one write system
+ * call for all the lines of a busy moment instead of one per line, made after the responses of
+ * that turn are on their way. Lines still pending when the process exits are written
+ * synchronously on the way out.
+ */
+function stdoutLines(): (line: string) => void {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const chunk = pending.join('');
+    pending = [];
+    process.stdout.write(chunk);
+  };
+  process.on('exit', () => {
+    if (pending.length > 0) writeSync(1, pending.join(''));
+  });
+  return (line) => {
+    pending.push(`${line}\n`);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
 }
 
 main().catch((error: unknown) => {

@@ -5,7 +5,7 @@ import { jobsForCron } from './jobs/registry.ts';
 import { runJob } from './jobs/run-job.ts';
 import { type AssetManifest, MANIFEST_PATH, parseAssetManifest } from './lib/assets.ts';
 import { systemClock } from './lib/clock.ts';
-import { createLogger, type Logger } from './lib/logger.ts';
+import { consoleRecordWriter, createLogger, type Logger } from './lib/logger.ts';
 import { createStripeClient } from './services/stripe-client.ts';
 
 /** The bindings wrangler.toml declares (DATABASE_URL is a secret) plus the static asset binding. */
@@ -44,7 +44,14 @@ function isolateState(env: WorkerEnv): IsolateState {
         )
       : Promise.reject(new Error('The ASSETS binding is missing; see wrangler.toml [assets]'));
     assets.catch(() => {});
-    isolate = { config, logger: createLogger({ level: config.LOG_LEVEL, format: 'json' }), assets };
+    // The same records as on Node, handed to console[level] as objects: Workers Logs indexes their
+    // fields. No /metrics here (per-isolate counters; see README "Observability").
+    const logger = createLogger({
+      level: config.LOG_LEVEL,
+      format: 'json',
+      writeRecord: consoleRecordWriter,
+    });
+    isolate = { config, logger, assets };
   }
   return isolate;
 }

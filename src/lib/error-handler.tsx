@@ -5,6 +5,7 @@ import { renderPage } from '../views/render-page.tsx';
 import type { AppEnv } from './app-env.ts';
 import { AppError, notFound, UnauthenticatedError } from './errors.ts';
 import { representationFor } from './negotiate.tsx';
+import { traceIdOf } from './tracing.ts';
 
 /**
  * Turns any thrown error into an answer: problem+json (RFC 9457) for API clients, an error page or
@@ -66,12 +67,15 @@ function toAppError(error: Error): AppError {
 
 function sendError(c: Context<AppEnv>, error: AppError): Response | Promise<Response> {
   const requestId = c.get('requestId') ?? 'unknown';
+  // The trace id too, so a screenshot of the error leads to the request's whole trace.
+  const traceId = traceIdOf(c);
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
   const view: ErrorView = {
     status: error.status,
     title: error.title,
     detail: error.detail,
     requestId,
+    ...(traceId ? { traceId } : {}),
     errors: error.errors,
   };
   switch (representationFor(c)) {
@@ -84,6 +88,7 @@ function sendError(c: Context<AppEnv>, error: AppError): Response | Promise<Resp
           detail: error.detail,
           instance: c.req.path,
           requestId,
+          ...(traceId ? { traceId } : {}),
           ...(error.errors.length > 0
             ? { errors: error.errors.map((e) => ({ pointer: e.pointer, detail: e.message })) }
             : {}),

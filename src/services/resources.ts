@@ -9,6 +9,7 @@ import {
 import { withTransaction } from '../db/transaction.ts';
 import type { Database, Resource } from '../db/types.ts';
 import { AppError, conflict, type FieldError, unprocessable } from '../lib/errors.ts';
+import { recordResourceDeployment } from '../lib/metrics.ts';
 import { MAX_SETTINGS_BYTES } from '../schemas/resources.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import type { AuthorizedScope } from './rbac.ts';
@@ -170,6 +171,7 @@ export async function createResource(
     );
     return created;
   });
+  recordResourceDeployment(row.type, row.status);
   return { row: viewOfResource(row), diff, dryRun: false };
 }
 
@@ -235,6 +237,7 @@ export async function updateResource(
     );
     return updated;
   });
+  if (changes.status) recordResourceDeployment(row.type, row.status);
   return { row: viewOfResource(row), diff, dryRun: false };
 }
 
@@ -260,6 +263,7 @@ export async function removeResource(
   actor: AuditActor,
   now: Date,
 ): Promise<void> {
+  let deletedType = '';
   await db.transaction().execute(async (trx) => {
     const current = await getResource(trx, scope);
     if (expectedGeneration !== undefined && expectedGeneration !== current.generation)
@@ -271,6 +275,7 @@ export async function removeResource(
       );
     }
     await deleteResource(trx, scope);
+    deletedType = current.type;
     await recordAudit(
       trx,
       actor,
@@ -284,4 +289,5 @@ export async function removeResource(
       now,
     );
   });
+  recordResourceDeployment(deletedType, 'Deleted');
 }

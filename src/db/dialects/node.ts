@@ -5,11 +5,19 @@ import { INT8_OID, normalisedPgTypes, parseInt8 } from '../type-parsers.ts';
 import type { Database } from '../types.ts';
 import { createPglitePool } from './pglite-pool.ts';
 
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
 export interface DatabaseHandle {
   db: Kysely<Database>;
   /** 'pglite' (embedded, ./data) or 'postgres' (a server through pg). */
   kind: 'pglite' | 'postgres' | 'neon';
   close(): Promise<void>;
+  /** Connections of the pool (for the database pool gauges of /metrics). */
+  poolStats?(): PoolStats;
 }
 
 /** A real PostgreSQL server through `pg`. */
@@ -30,7 +38,12 @@ export function openPostgres(
     options.onIdleClientError ?? ((error) => console.error('idle database connection lost:', error.message)),
   );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', close: () => db.destroy() };
+  return {
+    db,
+    kind: 'postgres',
+    close: () => db.destroy(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
 }
 
 /** The embedded database: PGlite in `dataDir` (created on first use), or in memory without one. */
@@ -43,8 +56,9 @@ export async function openPglite(
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     parsers: { [INT8_OID]: parseInt8 },
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPglitePool(pglite) }) });
-  return { db, kind: 'pglite', pglite, close: () => db.destroy() };
+  const pool = createPglitePool(pglite);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'pglite', pglite, close: () => db.destroy(), poolStats: () => pool.stats() };
 }
 
 export async function openNodeDatabase(

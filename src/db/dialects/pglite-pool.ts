@@ -9,7 +9,9 @@ import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kyse
  * land inside it. Parameterless statements go through `exec` (simple protocol) so migrations may
  * hold several statements, as they can with `pg`.
  */
-export function createPglitePool(pglite: PGlite): PostgresPool {
+export function createPglitePool(
+  pglite: PGlite,
+): PostgresPool & { stats(): { total: number; idle: number; waiting: number } } {
   let busy = false;
   let closed = false;
   const waiting: Array<() => void> = [];
@@ -56,6 +58,7 @@ export function createPglitePool(pglite: PGlite): PostgresPool {
           waiting.push(() => resolve(client));
         }
       }),
+    stats: () => ({ total: 1, idle: busy ? 0 : 1, waiting: waiting.length }),
     end: async () => {
       closed = true;
       await pglite.close();

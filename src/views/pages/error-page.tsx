@@ -3,6 +3,8 @@ export interface ErrorView {
   title: string;
   detail: string;
   requestId: string;
+  /** The request's trace id, when tracing is on. */
+  traceId?: string;
   errors: Array<{ pointer: string; message: string }>;
 }
 
@@ -27,6 +29,12 @@ export function ErrorPage(props: ErrorView) {
       )}
       <p class="mt-6 text-xs text-slate-500">
         Request id: <code>{props.requestId}</code>
+        {props.traceId && (
+          <>
+            <br />
+            Trace id: <code>{props.traceId}</code>
+          </>
+        )}
       </p>
       {props.status === 404 && (
         <p class="mt-4">
