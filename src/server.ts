@@ -36,13 +36,16 @@ async function main() {
   });
   // Tracing first, so everything after runs with the AsyncLocalStorage context manager. Spans are
   // exported only to OTEL_EXPORTER_OTLP_ENDPOINT; without it requests still get trace ids.
-  const tracing = config.OTEL_SDK_DISABLED
-    ? null
-    : startTracing({
-        serviceName: config.OTEL_SERVICE_NAME,
-        endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
-        sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
-      });
+  // The SDK is registered only when spans go somewhere; otherwise requests get trace ids alone
+  // (lib/tracing.ts requestTracing), which keeps the cost per request near zero.
+  const tracing =
+    config.OTEL_SDK_DISABLED || !config.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? null
+      : startTracing({
+          serviceName: config.OTEL_SERVICE_NAME,
+          endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+          sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
+        });
 
   const database = await openNodeDatabase(config, (error) =>
     logger.warn('idle database connection lost', { err: error }),

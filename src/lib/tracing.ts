@@ -89,6 +89,7 @@ export function startTracing(options: TracingOptions): TracingHandle {
       : new AlwaysOffSampler(),
     spanProcessors: processors,
   });
+  sdkRegistered = true;
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -98,6 +99,7 @@ export function startTracing(options: TracingOptions): TracingHandle {
     forceFlush: () => provider.forceFlush(),
     shutdown: async () => {
       await provider.shutdown();
+      sdkRegistered = false;
       trace.disable();
       propagation.disable();
       context.disable();
@@ -151,10 +153,34 @@ const urlRedactingProcessor: SpanProcessor = {
  * the method and the matched route template, and everything the request does runs inside it.
  */
 export function requestTracing(): MiddlewareHandler {
-  return httpInstrumentationMiddleware({
+  const spans = httpInstrumentationMiddleware({
     captureActiveRequests: false,
     spanNameFactory: (c) => `${c.req.method} ${routePath(c)}`,
   });
+  // Without a registered SDK (nothing is exported) a request only needs ids that join its log
+  // lines and error page: take the caller's trace id or make one, and skip the span machinery
+  // (and the AsyncLocalStorage hooks it needs), which is most of the per-request cost.
+  return async function traceRequest(c, next) {
+    if (sdkRegistered) return spans(c, next);
+    c.set(TRACE_IDS_KEY as never, idsForRequest(c.req.header('traceparent')) as never);
+    await next();
+  };
+}
+
+/** Whether startTracing registered the SDK (spans are recorded and exported). */
+let sdkRegistered = false;
+const TRACE_IDS_KEY = 'traceIds';
+
+function randomHex(bytes: number): string {
+  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
+  let hex = '';
+  for (const byte of buffer) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
+function idsForRequest(traceparent: string | undefined): { traceId: string; spanId: string } {
+  const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  return { traceId: match?.[1] ?? randomHex(16), spanId: randomHex(8) };
 }
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
@@ -169,6 +195,8 @@ export function currentTraceIds(c?: Context): { traceId: string; spanId: string 
     const ids = span.spanContext();
     if (isSpanContextValid(ids)) return { traceId: ids.traceId, spanId: ids.spanId };
   }
+  const assigned = c?.get(TRACE_IDS_KEY as never) as { traceId: string; spanId: string } | undefined;
+  if (assigned) return assigned;
   const header = c?.req.header('traceparent');
   const match = header ? TRACEPARENT.exec(header) : null;
   return match?.[1] && match[2] ? { traceId: match[1], spanId: match[2] } : undefined;

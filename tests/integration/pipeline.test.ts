@@ -197,6 +197,9 @@ describe('request pipeline', () => {
         request_id: res.headers.get('X-Request-Id'),
       });
       expect(typeof lines[0]?.duration_ms).toBe('number');
+      // Without an exporting SDK the request still has a trace id, the same in the log and the error.
+      expect(lines[0]?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+      expect((await res.json()).traceId).toBe(lines[0]?.trace_id);
       expect(JSON.stringify(t.logs)).not.toContain('secret-cookie-value');
     });
   });
