@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { FieldErrors } from '../views/components/form.tsx';
 import { renderPage } from '../views/render-page.tsx';
 import type { AppEnv } from './app-env.ts';
-import { type FieldError, toJsonPointer, unprocessable } from './errors.ts';
+import { AppError, type FieldError, toJsonPointer, unprocessable } from './errors.ts';
 import { representationFor } from './negotiate.tsx';
 
 export type Validation<T> = { ok: true; data: T } | { ok: false; errors: FieldError[] };
@@ -59,4 +59,36 @@ export function redirectAfterWrite(c: Context<AppEnv>, location: string): Respon
 /** A `next` target that stays on this site: a path, never another origin. */
 export function safeNext(next: unknown, fallback = '/'): string {
   return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : fallback;
+}
+
+/** The text fields of a posted body that a form shows again (what the user typed). */
+export function textFieldsOf<N extends string>(
+  body: unknown,
+  names: readonly N[],
+): Partial<Record<N, string>> {
+  const record = (body ?? {}) as Record<string, unknown>;
+  const values: Partial<Record<N, string>> = {};
+  for (const name of names) {
+    const value = record[name];
+    if (typeof value === 'string') values[name] = value;
+  }
+  return values;
+}
+
+/**
+ * Answers a failure the user can fix on the same form (a 401, 409, 429…): the form again with the
+ * message, at the error's status and with its headers. API clients, and anything that is not an
+ * AppError or is a 5xx, go on to the error handler. `render` runs only when a form is answered.
+ */
+export async function formFailure(
+  c: Context<AppEnv>,
+  error: unknown,
+  render: (alert: string) => Child | Promise<Child>,
+  title: string,
+): Promise<Response> {
+  if (!(error instanceof AppError) || error.status >= 500 || representationFor(c) === 'json') throw error;
+  for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+  const body = await render(error.detail);
+  if (representationFor(c) === 'fragment') return c.html(<>{body}</>, error.status);
+  return c.html(renderPage(c, title, body), error.status);
 }

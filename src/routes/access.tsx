@@ -3,7 +3,7 @@ import type { TenantScopeType } from '../db/scopes.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireAccess } from '../lib/auth-middleware.ts';
 import { AppError, notFound, unprocessable } from '../lib/errors.ts';
-import { fieldErrors, invalidForm, redirectAfterWrite, validate } from '../lib/forms.tsx';
+import { fieldErrors, invalidForm, redirectAfterWrite, textFieldsOf, validate } from '../lib/forms.tsx';
 import { readBody } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { candidateQuery, changeAssignmentInput, grantAccessInput } from '../schemas/access.ts';
@@ -64,13 +64,6 @@ function recordId(c: Context<AppEnv>, name: string, noun: string): string {
   return value.toLowerCase();
 }
 
-function stringFields(body: unknown, names: string[]): Record<string, string> {
-  const record = (body ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(
-    names.filter((name) => typeof record[name] === 'string').map((name) => [name, record[name] as string]),
-  );
-}
-
 async function pageView(c: Context<AppEnv>, form?: GrantFormState): Promise<AccessPageView> {
   const { db, clock } = c.get('deps');
   const scope = c.get('scope');
@@ -114,7 +107,7 @@ for (const { type, path, param } of scopes) {
     const deps = c.get('deps');
     const scope = c.get('scope');
     const body = await readBody(c);
-    const values = stringFields(body, ['email', 'role_id', 'expires_at']);
+    const values = textFieldsOf(body, ['email', 'role_id', 'expires_at']);
     const parsed = validate(grantAccessInput, body);
     if (!parsed.ok) {
       const errors = fieldErrors(parsed.errors);

@@ -2,8 +2,15 @@ import { type Context, Hono } from 'hono';
 import { deleteSession } from '../db/sessions.repository.ts';
 import { findUserById } from '../db/users.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
-import { AppError } from '../lib/errors.ts';
-import { fieldErrors, invalidForm, redirectAfterWrite, safeNext, validate } from '../lib/forms.tsx';
+import {
+  fieldErrors,
+  formFailure,
+  invalidForm,
+  redirectAfterWrite,
+  safeNext,
+  textFieldsOf,
+  validate,
+} from '../lib/forms.tsx';
 import { readBody } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { loginInput, signupInput, userJson } from '../schemas/auth.ts';
@@ -17,15 +24,8 @@ import { LoginPage, type LoginView, SignupPage, type SignupView } from '../views
 /** Sign-up, sign-in and sign-out for local accounts: forms for browsers, JSON for API clients. */
 export const authRoutes = new Hono<AppEnv>();
 
-function stringFields(body: unknown, names: string[]): Record<string, string> {
-  const record = (body ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(
-    names.filter((name) => typeof record[name] === 'string').map((name) => [name, record[name] as string]),
-  );
-}
-
 function queryValues(c: Context<AppEnv>) {
-  return stringFields(
+  return textFieldsOf(
     { next: c.req.query('next'), invitation: c.req.query('invitation'), email: c.req.query('email') },
     ['next', 'invitation', 'email'],
   );
@@ -49,13 +49,6 @@ function loginView(
   return { oidc: oidcSignInEnabled(config), signupOpen: config.SIGNUP_MODE !== 'disabled', values, ...extra };
 }
 
-/** A failure the user can fix on the same form: the form again with the message, or JSON. */
-function formFailure(c: Context<AppEnv>, error: unknown, form: (alert: string) => unknown, title: string) {
-  if (!(error instanceof AppError) || representationFor(c) === 'json' || error.status >= 500) throw error;
-  for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-  return respond(c, error.detail, (alert) => form(alert) as never, { title, status: error.status });
-}
-
 authRoutes.get('/auth/signup', (c) =>
   respond(c, signupView(c, queryValues(c)), SignupPage, { title: 'Sign up' }),
 );
@@ -63,7 +56,7 @@ authRoutes.get('/auth/signup', (c) =>
 authRoutes.post('/auth/signup', async (c) => {
   const deps = c.get('deps');
   const body = await readBody(c);
-  const values = stringFields(body, ['email', 'name', 'next', 'invitation']);
+  const values = textFieldsOf(body, ['email', 'name', 'next', 'invitation']);
   const parsed = validate(signupInput, body);
   if (!parsed.ok) {
     return invalidForm(
@@ -98,7 +91,7 @@ authRoutes.get('/auth/login', (c) => {
 authRoutes.post('/auth/login', async (c) => {
   const deps = c.get('deps');
   const body = await readBody(c);
-  const values = stringFields(body, ['email', 'next', 'invitation']);
+  const values = textFieldsOf(body, ['email', 'next', 'invitation']);
   const parsed = validate(loginInput, body);
   if (!parsed.ok) {
     return invalidForm(

@@ -5,7 +5,14 @@ import { rememberLastUsed } from '../db/users.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireAccess, requireUser } from '../lib/auth-middleware.ts';
 import { AppError } from '../lib/errors.ts';
-import { fieldErrors, invalidForm, redirectAfterWrite, validate } from '../lib/forms.tsx';
+import {
+  fieldErrors,
+  formFailure,
+  invalidForm,
+  redirectAfterWrite,
+  textFieldsOf,
+  validate,
+} from '../lib/forms.tsx';
 import { readBody, readBodyOrQuery } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import {
@@ -36,26 +43,6 @@ export const organizationsRoutes = new Hono<AppEnv>();
 
 const orgScope = (c: Context<AppEnv>) => c.get('scope') as AuthorizedScope<'organization'>;
 
-function textValues(body: unknown, names: string[]): Record<string, string> {
-  const record = (body ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(
-    names.filter((name) => typeof record[name] === 'string').map((name) => [name, record[name] as string]),
-  );
-}
-
-/** Re-renders a form (fragment for htmx, inside its page otherwise) for a failure the user can fix. */
-function formError(
-  c: Context<AppEnv>,
-  error: unknown,
-  render: (alert: string) => unknown,
-  page: () => unknown,
-  title: string,
-) {
-  if (!(error instanceof AppError) || error.status >= 500 || representationFor(c) === 'json') throw error;
-  const body = representationFor(c) === 'fragment' ? render(error.detail) : page();
-  return respond(c, null, () => body as never, { title, status: error.status });
-}
-
 async function organizationView(c: Context<AppEnv>) {
   const { db } = c.get('deps');
   const scope = orgScope(c);
@@ -78,7 +65,7 @@ organizationsRoutes.post('/organizations', requireUser(), async (c) => {
   const { db, clock } = c.get('deps');
   const principal = currentPrincipal(c);
   const body = await readBody(c);
-  const values = textValues(body, ['name', 'org_id']);
+  const values = textFieldsOf(body, ['name', 'org_id']);
   const parsed = validate(createOrganizationInput, body);
   const organizationsPage = async (form: { errors?: Record<string, string>; alert?: string }) =>
     OrganizationsPage({
@@ -98,12 +85,13 @@ organizationsRoutes.post('/organizations', requireUser(), async (c) => {
     if (representationFor(c) === 'json') return c.json(org, 201);
     return redirectAfterWrite(c, `/organizations/${org.org_id}`);
   } catch (error) {
-    const page = await organizationsPage({ alert: error instanceof AppError ? error.detail : '' });
-    return formError(
+    return formFailure(
       c,
       error,
-      (alert) => CreateOrganizationForm({ values, alert }),
-      () => page,
+      (alert) =>
+        representationFor(c) === 'fragment'
+          ? CreateOrganizationForm({ values, alert })
+          : organizationsPage({ alert }),
       'Organizations',
     );
   }
@@ -149,7 +137,7 @@ organizationsRoutes.patch(
     const body = await readBody(c);
     const parsed = validate(updateOrganizationInput, body);
     if (!parsed.ok) {
-      const organization = { ...(await getOrganization(db, scope)), ...textValues(body, ['name']) };
+      const organization = { ...(await getOrganization(db, scope)), ...textFieldsOf(body, ['name']) };
       const renameErrors = fieldErrors(parsed.errors);
       const form =
         representationFor(c) === 'fragment'
@@ -215,7 +203,7 @@ organizationsRoutes.post(
     const { db, clock } = c.get('deps');
     const scope = orgScope(c);
     const body = await readBody(c);
-    const values = textValues(body, ['name', 'project_id', 'description']);
+    const values = textFieldsOf(body, ['name', 'project_id', 'description']);
     const parsed = validate(createProjectInput, body);
     const orgPage = async (projectForm: { errors?: Record<string, string>; alert?: string }) =>
       OrganizationPage({ ...(await organizationView(c)), projectForm: { values, ...projectForm } });
@@ -232,12 +220,13 @@ organizationsRoutes.post(
       if (representationFor(c) === 'json') return c.json(project, 201);
       return redirectAfterWrite(c, `/projects/${project.project_id}`);
     } catch (error) {
-      const page = await orgPage({ alert: error instanceof AppError ? error.detail : '' });
-      return formError(
+      return formFailure(
         c,
         error,
-        (alert) => CreateProjectForm({ orgId: scope.orgId, values, alert }),
-        () => page,
+        (alert) =>
+          representationFor(c) === 'fragment'
+            ? CreateProjectForm({ orgId: scope.orgId, values, alert })
+            : orgPage({ alert }),
         'New project',
       );
     }

@@ -4,7 +4,7 @@ import { listProjectsForUser } from '../db/projects.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
 import { AppError } from '../lib/errors.ts';
-import { fieldErrors, invalidForm, redirectAfterWrite, validate } from '../lib/forms.tsx';
+import { fieldErrors, invalidForm, redirectAfterWrite, textFieldsOf, validate } from '../lib/forms.tsx';
 import { readBody } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { createTokenInput } from '../schemas/tokens.ts';
@@ -30,17 +30,6 @@ import {
 export const tokensRoutes = new Hono<AppEnv>();
 
 const TITLE = 'API tokens';
-
-function textValues(body: unknown): TokenFormValues {
-  const record = (body ?? {}) as Record<string, unknown>;
-  const pick = (name: string) => (typeof record[name] === 'string' ? (record[name] as string) : undefined);
-  const values: TokenFormValues = {};
-  for (const name of ['name', 'access', 'scope', 'expires_in_days'] as const) {
-    const value = pick(name);
-    if (value !== undefined) values[name] = value;
-  }
-  return values;
-}
 
 /** Organizations and projects offered as a token's scope (only those inside a calling token's own). */
 async function scopeChoices(c: Context<AppEnv>): Promise<TokenScopeChoices> {
@@ -80,7 +69,7 @@ tokensRoutes.post('/tokens', requireUser(), async (c) => {
   const { db, clock } = c.get('deps');
   const principal = currentPrincipal(c);
   const body = await readBody(c);
-  const values = textValues(body);
+  const values: TokenFormValues = textFieldsOf(body, ['name', 'access', 'scope', 'expires_in_days']);
   const parsed = validate(createTokenInput, body);
   if (!parsed.ok) {
     if (representationFor(c) === 'json') return invalidForm(c, parsed.errors, null, TITLE);
