@@ -16,9 +16,7 @@
 import { Agent, createServer as createHttpServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
-import { insertApiToken } from '../src/db/api-tokens.repository.ts';
-import { randomToken, sha256Hex } from '../src/lib/crypto.ts';
-import { API_TOKEN_PREFIX } from '../src/services/authentication.ts';
+import { seedBenchTenant } from './lib/seed.ts';
 import { scratchDatabase, startServer } from './lib/server.ts';
 
 const CONNECTIONS = 50;
@@ -29,7 +27,7 @@ const REQUESTS_PER_ROUND = 200;
 const BASE_PORT = 19_000 + Math.floor(Math.random() * 900);
 const PATH = '/api/v1/organizations';
 
-const token = `${API_TOKEN_PREFIX}${randomToken()}`;
+let token = '';
 const database = await scratchDatabase('ktrlplane_bench_obs');
 try {
   await seed();
@@ -177,39 +175,6 @@ try {
 
 /** The caller: a user owning five organizations, with a read-only API token. */
 async function seed() {
-  const now = new Date();
-  await database.db
-    .insertInto('ktrlplane.users')
-    .values({ user_id: 'bench-user', email: 'bench@example.com', name: 'Bench' })
-    .execute();
-  for (let i = 0; i < 5; i++) {
-    await database.db
-      .insertInto('ktrlplane.organizations')
-      .values({ org_id: `bench-org-${i}`, name: `Bench ${i}` })
-      .execute();
-    await database.db
-      .insertInto('ktrlplane.role_assignments')
-      .values({
-        user_id: 'bench-user',
-        role_id: 'owner',
-        scope_type: 'organization',
-        scope_id: `bench-org-${i}`,
-        expires_at: null,
-        created_by: null,
-      })
-      .execute();
-  }
-  await insertApiToken(database.db, {
-    token_id: 'tok-bench-obs',
-    token_hash: await sha256Hex(token),
-    user_id: 'bench-user',
-    name: 'bench',
-    scope_type: null,
-    scope_id: null,
-    access: 'read',
-    created_at: now,
-    expires_at: null,
-    last_used_at: now,
-    revoked_at: null,
-  });
+  const orgIds = Array.from({ length: 5 }, (_, i) => `bench-org-${i}`);
+  token = (await seedBenchTenant(database.db, { orgIds, roleId: 'owner', access: 'read' })).token;
 }

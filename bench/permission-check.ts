@@ -5,9 +5,7 @@
  * same run as the baseline. Runs against PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL).
  */
 import autocannon from 'autocannon';
-import { insertApiToken } from '../src/db/api-tokens.repository.ts';
-import { randomToken, sha256Hex } from '../src/lib/crypto.ts';
-import { API_TOKEN_PREFIX } from '../src/services/authentication.ts';
+import { seedBenchTenant } from './lib/seed.ts';
 import { scratchDatabase, startServer } from './lib/server.ts';
 
 const CONNECTIONS = 50;
@@ -15,15 +13,11 @@ const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
 const PORT = 19_000 + Math.floor(Math.random() * 1000);
 
 const database = await scratchDatabase('ktrlplane_bench_perm');
-const now = new Date();
-await database.db
-  .insertInto('ktrlplane.users')
-  .values({ user_id: 'bench-user', email: 'bench@example.com', name: 'Bench' })
-  .execute();
-await database.db
-  .insertInto('ktrlplane.organizations')
-  .values({ org_id: 'bench-org', name: 'Bench' })
-  .execute();
+const { token } = await seedBenchTenant(database.db, {
+  orgIds: ['bench-org'],
+  roleId: 'editor',
+  access: 'read-write',
+});
 await database.db
   .insertInto('ktrlplane.projects')
   .values({ project_id: 'bench-project', org_id: 'bench-org', name: 'Bench' })
@@ -38,31 +32,6 @@ await database.db
     settings_json: {},
   })
   .execute();
-await database.db
-  .insertInto('ktrlplane.role_assignments')
-  .values({
-    user_id: 'bench-user',
-    role_id: 'editor',
-    scope_type: 'organization',
-    scope_id: 'bench-org',
-    expires_at: null,
-    created_by: null,
-  })
-  .execute();
-const token = `${API_TOKEN_PREFIX}${randomToken()}`;
-await insertApiToken(database.db, {
-  token_id: 'tok-bench',
-  token_hash: await sha256Hex(token),
-  user_id: 'bench-user',
-  name: 'bench',
-  scope_type: null,
-  scope_id: null,
-  access: 'read-write',
-  created_at: now,
-  expires_at: null,
-  last_used_at: now,
-  revoked_at: null,
-});
 
 const server = await startServer({ DATABASE_URL: database.url }, PORT);
 

@@ -6,9 +6,7 @@
  */
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { insertApiToken } from '../src/db/api-tokens.repository.ts';
-import { randomToken, sha256Hex } from '../src/lib/crypto.ts';
-import { API_TOKEN_PREFIX } from '../src/services/authentication.ts';
+import { seedBenchTenant } from './lib/seed.ts';
 import { scratchDatabase, startServer } from './lib/server.ts';
 
 const CONNECTIONS = 32;
@@ -16,29 +14,14 @@ const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
 const PORT = 19_000 + Math.floor(Math.random() * 1000);
 
 const database = await scratchDatabase('ktrlplane_bench_list');
-const now = new Date();
-await database.db
-  .insertInto('ktrlplane.users')
-  .values({ user_id: 'bench-user', email: 'bench@example.com', name: 'Bench' })
-  .execute();
-await database.db
-  .insertInto('ktrlplane.organizations')
-  .values({ org_id: 'bench-org', name: 'Bench' })
-  .execute();
+const { token, tokenHash } = await seedBenchTenant(database.db, {
+  orgIds: ['bench-org'],
+  roleId: 'viewer',
+  access: 'read',
+});
 await database.db
   .insertInto('ktrlplane.projects')
   .values({ project_id: 'bench-project', org_id: 'bench-org', name: 'Bench' })
-  .execute();
-await database.db
-  .insertInto('ktrlplane.role_assignments')
-  .values({
-    user_id: 'bench-user',
-    role_id: 'viewer',
-    scope_type: 'organization',
-    scope_id: 'bench-org',
-    expires_at: null,
-    created_by: null,
-  })
   .execute();
 for (let i = 0; i < 50; i++) {
   await database.db
@@ -58,21 +41,6 @@ for (let i = 0; i < 50; i++) {
     })
     .execute();
 }
-const token = `${API_TOKEN_PREFIX}${randomToken()}`;
-const tokenHash = await sha256Hex(token);
-await insertApiToken(database.db, {
-  token_id: 'tok-bench',
-  token_hash: tokenHash,
-  user_id: 'bench-user',
-  name: 'bench',
-  scope_type: null,
-  scope_id: null,
-  access: 'read',
-  created_at: now,
-  expires_at: null,
-  last_used_at: now,
-  revoked_at: null,
-});
 
 /** The ceiling: the same statements, straight through pg, 32 at a time. */
 async function plainPgLoop(): Promise<{ p50: number; p99: number; rps: number }> {
