@@ -65,7 +65,16 @@ export async function rememberLastUsed(
   userId: string,
   last: { last_org_id?: string | null; last_project_id?: string | null },
 ): Promise<void> {
-  await db.updateTable('ktrlplane.users').set(last).where('user_id', '=', userId).execute();
+  // Page views call this on every visit; the row is written only when the values change.
+  let query = db.updateTable('ktrlplane.users').set(last).where('user_id', '=', userId);
+  query = query.where((eb) =>
+    eb.or(
+      Object.entries(last).map(([column, value]) =>
+        eb(column as 'last_org_id' | 'last_project_id', 'is distinct from', value ?? null),
+      ),
+    ),
+  );
+  await query.execute();
 }
 
 export async function findPasswordHash(db: Kysely<Database>, userId: string): Promise<string | undefined> {

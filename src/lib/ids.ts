@@ -20,7 +20,3 @@ export const dnsLabel = z.string().superRefine((value, ctx) => {
   const problem = dnsLabelProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-
-export function isDnsLabel(value: string): boolean {
-  return dnsLabelProblem(value) === null;
-}
