@@ -1,3 +1,4 @@
+import { deleteIdempotencyKeysBefore } from '../db/idempotency-keys.repository.ts';
 import { deleteJobRunsBefore } from '../db/job-runs.repository.ts';
 import { deleteStaleRateLimits } from '../db/rate-limits.repository.ts';
 import { deleteExpiredRoleAssignments } from '../db/role-assignments.repository.ts';
@@ -13,7 +14,7 @@ export const housekeepingJob: Job = {
   name: 'housekeeping',
   schedule: '17 * * * *',
   description:
-    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions and stale rate-limit windows.',
+    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions, stale rate-limit windows and idempotency keys older than a day.',
   async run({ trx, clock }) {
     const now = clock.now();
     const assignments = await deleteExpiredRoleAssignments(
@@ -23,6 +24,8 @@ export const housekeepingJob: Job = {
     const runs = await deleteJobRunsBefore(trx, new Date(now.getTime() - JOB_RUN_RETENTION_DAYS * DAY_MS));
     const sessions = await deleteExpiredSessions(trx, now);
     const windows = await deleteStaleRateLimits(trx, new Date(now.getTime() - DAY_MS));
-    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions and ${windows} rate-limit windows`;
+    // A retry comes within minutes; a day keeps every realistic one answerable.
+    const keys = await deleteIdempotencyKeysBefore(trx, new Date(now.getTime() - DAY_MS));
+    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions, ${windows} rate-limit windows and ${keys} idempotency keys`;
   },
 };
