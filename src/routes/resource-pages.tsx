@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono';
+import type { z } from 'zod';
 import { getProject, getProjectName, listProjectsForUser } from '../db/projects.repository.ts';
 import { getResource } from '../db/resources.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
@@ -6,6 +7,7 @@ import { currentPrincipal, requireAccess, requireUser } from '../lib/auth-middle
 import { AppError, type FieldError } from '../lib/errors.ts';
 import {
   type FlatFields,
+  type FormSubmission,
   maskSecrets,
   readFormSubmission,
   schemaErrors,
@@ -38,6 +40,19 @@ export const resourcePagesRoutes = new Hono<AppEnv>();
 const NAME_PREFIX = 'settings';
 const projectScope = (c: Context<AppEnv>) => c.get('scope') as AuthorizedScope<'project'>;
 const resourceScope = (c: Context<AppEnv>) => c.get('scope') as AuthorizedScope<'resource'>;
+
+/** The form engine's options for a form that posts to `formUrl`. */
+function engineOptions(formUrl: string) {
+  return { namePrefix: NAME_PREFIX, operationUrl: formUrl, validateUrl: `${formUrl}/validate` };
+}
+
+/** An htmx row or variant operation is answered with just the list or union it changed. */
+function operationFragment(c: Context<AppEnv>, schema: z.core.$ZodType, submission: FormSubmission) {
+  const operation = submission.operation;
+  if (!operation) throw new Error('operationFragment needs a submission with an operation');
+  const view = { values: submission.draft, focus: operation.focus, ...engineOptions(c.req.path) };
+  return c.html(<>{renderSchemaField(schema, operation.target, view)}</>);
+}
 
 /** Deep link `/resources/new?resourceType=&tier=&projectId=`: straight to the wizard, or pick a project. */
 resourcePagesRoutes.get('/resources/new', requireUser(), async (c) => {
@@ -119,9 +134,7 @@ function configureForm(
       submitLabel: 'Review',
       values,
       errors,
-      namePrefix: NAME_PREFIX,
-      validateUrl: `${url}/validate`,
-      operationUrl: url,
+      ...engineOptions(url),
       ...(focus ? { focus: focus as never } : {}),
       children: hidden as never,
     });
@@ -180,15 +193,7 @@ resourcePagesRoutes.post(
     const schema = settingsSchemaFor(type, requireSku(type, basics.sku));
     const submission = readFormSubmission(schema, fields, { namePrefix: NAME_PREFIX });
     if (submission.operation) {
-      const view = {
-        values: submission.draft,
-        focus: submission.operation.focus,
-        namePrefix: NAME_PREFIX,
-        operationUrl: c.req.path,
-        validateUrl: `${c.req.path}/validate`,
-      };
-      if (representationFor(c) === 'fragment')
-        return c.html(<>{renderSchemaField(schema, submission.operation.target, view)}</>);
+      if (representationFor(c) === 'fragment') return operationFragment(c, schema, submission);
       return respond(
         c,
         {
@@ -279,9 +284,7 @@ function validateOneField(
   const fragment = renderSchemaField(schema, submission.field, {
     values: submission.draft,
     errors,
-    namePrefix: NAME_PREFIX,
-    validateUrl: c.req.path,
-    operationUrl: c.req.path.replace(/\/validate$/, ''),
+    ...engineOptions(c.req.path.replace(/\/validate$/, '')),
   });
   if (fragment === null) throw new AppError(400, 'Bad Request', `There is no field "${submission.field}".`);
   return c.html(<>{fragment}</>);
@@ -314,9 +317,7 @@ async function settingsPage(
     submitLabel: 'Save settings',
     values,
     errors,
-    namePrefix: NAME_PREFIX,
-    validateUrl: `${url}/validate`,
-    operationUrl: url,
+    ...engineOptions(url),
     ...(extra.focus ? { focus: extra.focus as never } : {}),
     children: <input type="hidden" name="generation" value={String(row.generation)} />,
   });
@@ -370,15 +371,7 @@ resourcePagesRoutes.post(
       stored: row.settings_json,
     });
     if (submission.operation) {
-      const view = {
-        values: submission.draft,
-        focus: submission.operation.focus,
-        namePrefix: NAME_PREFIX,
-        operationUrl: c.req.path,
-        validateUrl: `${c.req.path}/validate`,
-      };
-      if (representationFor(c) === 'fragment')
-        return c.html(<>{renderSchemaField(schema, submission.operation.target, view)}</>);
+      if (representationFor(c) === 'fragment') return operationFragment(c, schema, submission);
       return respond(
         c,
         await settingsPage(c, submission.draft, [], { focus: submission.operation.focus }),
