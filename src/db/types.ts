@@ -164,6 +164,30 @@ export interface IdempotencyKeysTable {
   created_at: Date;
 }
 
+/** Settings under review before they are stored (the wizard's review, the settings diff). */
+export interface ResourceDraftsTable {
+  draft_id: string;
+  user_id: string;
+  project_id: string;
+  /** The resource a settings draft edits; NULL for a draft that creates one. */
+  resource_id: string | null;
+  /** Step 1 of the wizard: {type, sku, name, resource_id}; for an edit, the resource's own. */
+  basics: ColumnType<WizardBasicsJson, string, string>;
+  settings_json: ColumnType<Record<string, unknown>, string, string>;
+  /** The generation the edit was made against: applying it is refused (412) once it moved on. */
+  base_generation: number | null;
+  completed_resource_id: string | null;
+  created_at: Date;
+  expires_at: Date;
+}
+
+export interface WizardBasicsJson {
+  type: string;
+  sku: string;
+  name: string;
+  resource_id: string;
+}
+
 export interface RolesTable {
   role_id: string;
   name: string;
@@ -253,6 +277,7 @@ export interface Database {
   'ktrlplane.oidc_logins': OidcLoginsTable;
   'ktrlplane.idempotency_keys': IdempotencyKeysTable;
   'ktrlplane.resource_types': ResourceTypesTable;
+  'ktrlplane.resource_drafts': ResourceDraftsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -1,6 +1,7 @@
 import { deleteIdempotencyKeysBefore } from '../db/idempotency-keys.repository.ts';
 import { deleteJobRunsBefore } from '../db/job-runs.repository.ts';
 import { deleteStaleRateLimits } from '../db/rate-limits.repository.ts';
+import { deleteExpiredDrafts } from '../db/resource-drafts.repository.ts';
 import { deleteExpiredRoleAssignments } from '../db/role-assignments.repository.ts';
 import { deleteExpiredSessions } from '../db/sessions.repository.ts';
 import type { Job } from './job.ts';
@@ -14,7 +15,7 @@ export const housekeepingJob: Job = {
   name: 'housekeeping',
   schedule: '17 * * * *',
   description:
-    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions, stale rate-limit windows and idempotency keys older than a day.',
+    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions, stale rate-limit windows, idempotency keys older than a day and expired resource drafts.',
   async run({ trx, clock }) {
     const now = clock.now();
     const assignments = await deleteExpiredRoleAssignments(
@@ -26,6 +27,7 @@ export const housekeepingJob: Job = {
     const windows = await deleteStaleRateLimits(trx, new Date(now.getTime() - DAY_MS));
     // A retry comes within minutes; a day keeps every realistic one answerable.
     const keys = await deleteIdempotencyKeysBefore(trx, new Date(now.getTime() - DAY_MS));
-    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions, ${windows} rate-limit windows and ${keys} idempotency keys`;
+    const drafts = await deleteExpiredDrafts(trx, now);
+    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions, ${windows} rate-limit windows, ${keys} idempotency keys and ${drafts} resource drafts`;
   },
 };

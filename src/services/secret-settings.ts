@@ -93,3 +93,21 @@ export function maskSecrets(settings: Json, patterns: readonly string[]): Json {
   }
   return copy;
 }
+
+export const REPLACED_SECRET = '[REDACTED: new value]';
+
+/**
+ * `settings` masked for a diff against `previous`: a secret that differs from the one at the same
+ * place in `previous` shows as replaced, so a review can say a secret changes without showing it.
+ */
+export function maskSecretsAgainst(settings: Json, previous: Json, patterns: readonly string[]): Json {
+  const copy = structuredClone(settings);
+  for (const pointer of setSecretPointers(copy, patterns)) {
+    const at = parentAndKey(copy, pointer);
+    const before = parentAndKey(previous, pointer);
+    if (!at) continue;
+    const same = before !== null && before.parent[before.key] === at.parent[at.key];
+    at.parent[at.key] = same ? '[REDACTED]' : REPLACED_SECRET;
+  }
+  return copy;
+}

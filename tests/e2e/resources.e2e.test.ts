@@ -64,7 +64,15 @@ describe('resources in Chromium', () => {
 
     // Step 3: review shows the settings and the operator's row; then create.
     await page.click('#configure-form button:has-text("Review")');
+    await page.waitForURL(/\/resources\/new\/review\?draft=/);
     await page.waitForSelector('[data-testid=review-row]');
+    // The review is a page of its own: reload keeps it; the diff lists what differs from the defaults.
+    await page.reload();
+    await expect(
+      page.locator('[data-testid=settings-diff] tr[data-pointer="/eventRoutes/0"]').count(),
+    ).resolves.toBe(1);
+    await page.click('label:has-text("JSON")');
+    await page.waitForSelector('[data-testid=review-settings]:visible');
     const reviewed = JSON.parse((await page.locator('[data-testid=review-settings]').textContent()) ?? '{}');
     expect(reviewed.eventSinks.kafka[0].name).toBe('kafka-out');
     expect(reviewed.eventRoutes[0].sinkName).toBe('kafka-out');
@@ -85,7 +93,12 @@ describe('resources in Chromium', () => {
     await page.click('nav[aria-label=Sections] a:has-text("Settings")');
     await page.waitForURL(/\/resources\/graph\/settings$/);
     await page.fill('[name="settings.instances"]', '3');
-    await page.click('#settings-form button:has-text("Save settings")');
+    await page.click('#settings-form button:has-text("Review changes")');
+    await page.waitForURL(/\/settings\/review\?draft=/);
+    const change = page.locator('[data-testid=settings-diff] tr[data-pointer="/instances"]');
+    await expect(change.textContent()).resolves.toMatch(/changed\s*13/);
+    await page.screenshot({ path: 'test-results/settings-review.png', fullPage: true });
+    await page.click('button:has-text("Apply changes")');
     await page.waitForURL(/\/settings\?saved=1$/);
     expect(await page.inputValue('[name="settings.instances"]')).toBe('3');
     expect(await page.inputValue('[name="settings.eventSinks.kafka[0].name"]')).toBe('kafka-out');

@@ -31,6 +31,8 @@ const METHODS = new Set(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']);
 /** Query strings a readable route needs to answer 200 to its owner. */
 const OWNER_QUERY: Record<string, string> = {
   'GET /projects/:projectId/resources/new/configure': '?type=Konnektr.Flows&sku=free&name=Flow',
+  'GET /projects/:projectId/resources/new/review': '?draft=draft-new',
+  'GET /projects/:projectId/resources/:resourceId/settings/review': '?draft=draft-edit',
 };
 
 describe('cross-tenant isolation', () => {
@@ -70,6 +72,26 @@ describe('cross-tenant isolation', () => {
       })
       .returning('invitation_id')
       .executeTakeFirstOrThrow();
+    // Ada's drafts under review: a create in proj-a and an edit of res-a.
+    for (const [draftId, resourceId, settings] of [
+      ['draft-new', null, { replicas: 1 }],
+      ['draft-edit', 'res-a', { instances: 1 }],
+    ] as const) {
+      await t.database.db
+        .insertInto('ktrlplane.resource_drafts')
+        .values({
+          draft_id: draftId,
+          user_id: ada.userId,
+          project_id: 'proj-a',
+          resource_id: resourceId,
+          basics: JSON.stringify({ type: 'Konnektr.Flows', sku: 'free', name: 'Flow', resource_id: '' }),
+          settings_json: JSON.stringify(settings),
+          base_generation: null,
+          created_at: t.clock.now(),
+          expires_at: new Date(t.clock.now().getTime() + 86_400_000),
+        })
+        .execute();
+    }
     const values: Record<string, string> = {
       orgId: 'org-a',
       projectId: 'proj-a',

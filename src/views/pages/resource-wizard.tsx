@@ -1,6 +1,8 @@
 import type { Child } from 'hono/jsx';
+import type { SettingsChange } from '../../lib/settings-diff.ts';
 import type { ResourceTypeDefinition } from '../../schemas/resource-types/resource-type.ts';
 import { Button, Card, type FieldErrors, FormAlert, PageHeader, TextField } from '../components/form.tsx';
+import { SettingsChanges, SettingsDocument } from '../components/settings-review.tsx';
 
 /** The resource creation wizard: 1 type and SKU, 2 configuration, 3 review, then create. */
 export interface WizardBasics {
@@ -204,15 +206,18 @@ export interface ReviewView {
   projectId: string;
   projectName: string;
   basics: WizardBasics;
+  /** The draft under review; creating posts only its id, never the settings themselves. */
+  draftId: string;
   /** Settings as they will be stored, with secret values masked. */
   maskedSettings: Record<string, unknown>;
-  /** The full settings (the user's own input, not yet stored) carried to the create request. */
-  settingsJson: string;
+  /** What differs from the type's defaults (secrets masked). */
+  changes: SettingsChange[];
   row: Record<string, unknown>;
   alert?: string;
 }
 
 export function ReviewPage(view: ReviewView) {
+  const back = `/projects/${view.projectId}/resources/new/configure?draft=${encodeURIComponent(view.draftId)}`;
   return (
     <div>
       <PageHeader
@@ -223,12 +228,7 @@ export function ReviewPage(view: ReviewView) {
       <FormAlert message={view.alert} />
       <div class="grid gap-6 lg:grid-cols-2">
         <Card title="Settings">
-          <pre
-            class="max-h-[32rem] overflow-auto rounded bg-slate-50 p-3 text-xs dark:bg-slate-950"
-            data-testid="review-settings"
-          >
-            {JSON.stringify(view.maskedSettings, null, 2)}
-          </pre>
+          <SettingsDocument settings={view.maskedSettings} id="review-settings" />
         </Card>
         <Card title="The row the operator will read">
           <pre
@@ -238,11 +238,26 @@ export function ReviewPage(view: ReviewView) {
             {JSON.stringify(view.row, null, 2)}
           </pre>
         </Card>
+        <div class="lg:col-span-2">
+          <Card title="Changes from the type's defaults">
+            <SettingsChanges
+              changes={view.changes}
+              empty="These are the type's default settings."
+              caption="Settings that differ from the type's defaults"
+            />
+          </Card>
+        </div>
       </div>
-      <form method="post" action={`/projects/${view.projectId}/resources`} class="mt-6 flex gap-3">
-        <BasicsHidden basics={view.basics} />
-        <input type="hidden" name="settings_json" value={view.settingsJson} />
+      <form
+        method="post"
+        action={`/projects/${view.projectId}/resources/new/review`}
+        class="mt-6 flex items-center gap-4"
+      >
+        <input type="hidden" name="draft" value={view.draftId} />
         <Button>Create resource</Button>
+        <a href={back} class="text-sm text-slate-600 hover:underline dark:text-slate-300">
+          ← Back to configuration
+        </a>
       </form>
     </div>
   );

@@ -1,0 +1,338 @@
+import { type Context, Hono } from 'hono';
+import { getProject, listProjectsForUser } from '../db/projects.repository.ts';
+import { completeDraft, getDraft, insertDraft, lockDraft } from '../db/resource-drafts.repository.ts';
+import { withTransaction } from '../db/transaction.ts';
+import type { WizardBasicsJson } from '../db/types.ts';
+import type { AppEnv } from '../lib/app-env.ts';
+import { currentPrincipal, requireAccess, requireUser } from '../lib/auth-middleware.ts';
+import { AppError, type FieldError } from '../lib/errors.ts';
+import { type FlatFields, maskSecrets, readFormSubmission, schemaErrors } from '../lib/form-data.ts';
+import { redirectAfterWrite } from '../lib/forms.tsx';
+import { dnsLabel } from '../lib/ids.ts';
+import { representationFor, respond } from '../lib/negotiate.tsx';
+import { getResourceType, listResourceTypes } from '../schemas/resource-types/registry.ts';
+import type { ResourceTypeDefinition } from '../schemas/resource-types/resource-type.ts';
+import { requireSku, settingsSchemaFor } from '../services/resource-types.ts';
+import { createResource } from '../services/resources.ts';
+import { SchemaForm } from '../views/forms/schema-form.tsx';
+import { ProjectPickerPage } from '../views/pages/project-picker-page.tsx';
+import { ChooseTypePage, ConfigurePage, ReviewPage } from '../views/pages/resource-wizard.tsx';
+import {
+  engineOptions,
+  NAME_PREFIX,
+  operationFragment,
+  postedFields,
+  projectScope,
+  reviewOfSettings,
+  validateOneField,
+} from './resource-form-engine.tsx';
+
+/**
+ * The resource creation wizard. Every step is a URL: 1 `…/resources/new` (type, SKU, name, id),
+ * 2 `…/new/configure` (the form generated from the type's schema, or a preset), 3
+ * `…/new/review?draft=` (the settings as YAML/JSON, the row the operator will read, what differs
+ * from the type's defaults), then create. Step 2 posts into a draft (ktrlplane.resource_drafts)
+ * and redirects to the review, so reload and the back button work and no setting — secrets
+ * included — ever travels in a URL or comes back into the page.
+ */
+export const resourceWizardRoutes = new Hono<AppEnv>();
+
+/** Deep link `/resources/new?resourceType=&tier=&projectId=`: straight to the wizard, or pick a project. */
+resourceWizardRoutes.get('/resources/new', requireUser(), async (c) => {
+  const { db, clock } = c.get('deps');
+  const query = new URLSearchParams();
+  const type = c.req.query('resourceType');
+  const tier = c.req.query('tier');
+  if (type) query.set('type', type);
+  if (tier) query.set('sku', tier);
+  const projectId = c.req.query('projectId');
+  if (projectId) return c.redirect(`/projects/${encodeURIComponent(projectId)}/resources/new?${query}`, 303);
+  const projects = await listProjectsForUser(db, currentPrincipal(c), clock.now());
+  return respond(c, { projects, query: query.toString() }, ProjectPickerPage, { title: 'New resource' });
+});
+
+function basicsFrom(values: Record<string, unknown>): WizardBasicsJson {
+  const text = (key: string) => (typeof values[key] === 'string' ? (values[key] as string).trim() : '');
+  return {
+    type: text('type'),
+    sku: text('sku') || 'free',
+    name: text('name'),
+    resource_id: text('resource_id'),
+  };
+}
+
+/** Checks step 1; answers field errors keyed by field name. */
+function basicsErrors(basics: WizardBasicsJson): Record<string, string> {
+  const errors: Record<string, string> = {};
+  const type = getResourceType(basics.type);
+  if (!type) errors.type = 'choose a resource type';
+  else if (!(basics.sku in type.skus)) errors.sku = 'choose a SKU';
+  if (!basics.name) errors.name = 'enter a name';
+  else if (basics.name.length > 200) errors.name = 'use at most 200 characters';
+  if (basics.resource_id) {
+    const problem = dnsLabel.safeParse(basics.resource_id);
+    if (!problem.success) errors.resource_id = problem.error.issues[0]?.message ?? 'invalid id';
+  }
+  return errors;
+}
+
+/** The type step 1 chose; 422 naming what is missing when it is incomplete. */
+function wizardType(basics: WizardBasicsJson): ResourceTypeDefinition {
+  const errors = basicsErrors(basics);
+  const type = getResourceType(basics.type);
+  if (!type || Object.keys(errors).length > 0) {
+    throw new AppError(
+      422,
+      'Unprocessable Content',
+      'Choose a type, a SKU and a name first.',
+      Object.entries(errors).map(([field, message]) => ({ pointer: `/${field}`, message })),
+    );
+  }
+  return type;
+}
+
+async function wizardContext(c: Context<AppEnv>) {
+  const { db } = c.get('deps');
+  const scope = projectScope(c);
+  const project = await getProject(db, scope);
+  return { projectId: scope.id, projectName: project.name };
+}
+
+/** The caller's create draft named by `draft` (query or form field), or 404. */
+async function ownDraft(c: Context<AppEnv>, draftId: unknown) {
+  const { db, clock } = c.get('deps');
+  if (typeof draftId !== 'string' || draftId === '') {
+    throw new AppError(404, 'Not Found', 'There is nothing to review yet: fill in the configuration first.');
+  }
+  return getDraft(db, projectScope(c), currentPrincipal(c).userId, draftId, clock.now());
+}
+
+resourceWizardRoutes.get(
+  '/projects/:projectId/resources/new',
+  requireAccess('write', 'project', 'projectId'),
+  async (c) => {
+    const context = await wizardContext(c);
+    const values = basicsFrom(c.req.query());
+    return respond(
+      c,
+      { ...context, types: [...listResourceTypes()], values: { ...values, type: values.type || undefined } },
+      ChooseTypePage,
+      { title: 'New resource' },
+    );
+  },
+);
+
+interface ConfigureState {
+  type: ResourceTypeDefinition;
+  basics: WizardBasicsJson;
+  /** What the form shows (stored secrets as "set — replace" markers). */
+  values: unknown;
+  errors?: FieldError[];
+  focus?: unknown;
+  /** The draft being revised, whose secrets count as stored. */
+  draftId?: string;
+}
+
+type WizardContext = Awaited<ReturnType<typeof wizardContext>>;
+
+function configurePage(
+  c: Context<AppEnv>,
+  context: WizardContext,
+  state: ConfigureState,
+  status: 200 | 422 = 200,
+) {
+  const url = `/projects/${projectScope(c).id}/resources/new/configure`;
+  const form = (hidden: unknown) =>
+    SchemaForm({
+      schema: settingsSchemaFor(state.type, requireSku(state.type, state.basics.sku)),
+      action: url,
+      id: 'configure-form',
+      submitLabel: 'Review',
+      values: state.values,
+      errors: state.errors ?? [],
+      ...engineOptions(url),
+      ...(state.focus ? { focus: state.focus as never } : {}),
+      children: (
+        <>
+          {hidden}
+          {state.draftId && <input type="hidden" name="draft" value={state.draftId} />}
+        </>
+      ) as never,
+    });
+  return respond(c, { ...context, type: state.type, basics: state.basics, form }, ConfigurePage, {
+    title: `Configure ${state.basics.name}`,
+    status,
+  });
+}
+
+resourceWizardRoutes.get(
+  '/projects/:projectId/resources/new/configure',
+  requireAccess('write', 'project', 'projectId'),
+  async (c) => {
+    const context = await wizardContext(c);
+    const draftId = c.req.query('draft');
+    if (draftId) {
+      // Back from the review: the draft's settings, its secrets shown as set.
+      const draft = await ownDraft(c, draftId);
+      const type = wizardType(draft.basics);
+      const schema = settingsSchemaFor(type, requireSku(type, draft.basics.sku));
+      return configurePage(c, context, {
+        type,
+        basics: draft.basics,
+        values: maskSecrets(schema, draft.settings_json),
+        draftId,
+      });
+    }
+    const basics = basicsFrom(c.req.query());
+    const errors = basicsErrors(basics);
+    const type = getResourceType(basics.type);
+    if (!type || Object.keys(errors).length > 0) {
+      return respond(
+        c,
+        { ...context, types: [...listResourceTypes()], values: basics, errors },
+        ChooseTypePage,
+        { title: 'New resource', status: 422 },
+      );
+    }
+    const preset = type.presets.find((candidate) => candidate.id === c.req.query('preset'));
+    const start = preset && preset.sku === basics.sku ? preset.settings : type.defaults;
+    return configurePage(c, context, { type, basics, values: start });
+  },
+);
+
+resourceWizardRoutes.post(
+  '/projects/:projectId/resources/new/configure',
+  requireAccess('write', 'project', 'projectId'),
+  async (c) => {
+    const { db, clock } = c.get('deps');
+    const context = await wizardContext(c);
+    const fields = await postedFields(c);
+    const basics = basicsFrom(fields);
+    const type = wizardType(basics);
+    const schema = settingsSchemaFor(type, requireSku(type, basics.sku));
+    const revised = typeof fields.draft === 'string' && fields.draft ? await ownDraft(c, fields.draft) : null;
+    const submission = readFormSubmission(schema, fields, {
+      namePrefix: NAME_PREFIX,
+      ...(revised ? { stored: revised.settings_json } : {}),
+    });
+    const state = {
+      type,
+      basics,
+      values: submission.draft,
+      ...(revised ? { draftId: revised.draft_id } : {}),
+    };
+    if (submission.operation) {
+      if (representationFor(c) === 'fragment') return operationFragment(c, schema, submission);
+      return configurePage(c, context, { ...state, focus: submission.operation.focus });
+    }
+    const errors = schemaErrors(schema, submission.value);
+    if (errors.length > 0) return configurePage(c, context, { ...state, errors }, 422);
+    const settings = schema.parse(submission.value) as Record<string, unknown>;
+    const draftId = await insertDraft(
+      db,
+      projectScope(c),
+      currentPrincipal(c).userId,
+      { basics, settings },
+      clock.now(),
+    );
+    return redirectAfterWrite(c, `/projects/${projectScope(c).id}/resources/new/review?draft=${draftId}`);
+  },
+);
+
+resourceWizardRoutes.post(
+  '/projects/:projectId/resources/new/configure/validate',
+  requireAccess('write', 'project', 'projectId'),
+  async (c) => {
+    const fields = await postedFields(c);
+    const basics = basicsFrom(fields);
+    const type = wizardType(basics);
+    const revised = typeof fields.draft === 'string' && fields.draft ? await ownDraft(c, fields.draft) : null;
+    return validateOneField(
+      c,
+      settingsSchemaFor(type, requireSku(type, basics.sku)),
+      fields,
+      revised?.settings_json,
+    );
+  },
+);
+
+/** The review of a draft: a dry run of the create, so it shows exactly what would be stored. */
+async function reviewPage(c: Context<AppEnv>, draftId: unknown, failure?: AppError) {
+  const { db, clock } = c.get('deps');
+  const context = await wizardContext(c);
+  const draft = await ownDraft(c, draftId);
+  if (draft.completed_resource_id && !failure) {
+    // Already created (back button, reload): the review is over; show what it made.
+    return c.redirect(`/projects/${projectScope(c).id}/resources/${draft.completed_resource_id}`, 303);
+  }
+  const type = wizardType(draft.basics);
+  const preview = await createResource(
+    db,
+    projectScope(c),
+    {
+      ...draft.basics,
+      resource_id: draft.basics.resource_id || undefined,
+      settings_json: draft.settings_json,
+    },
+    c.get('auditActor'),
+    clock.now(),
+    { dryRun: true },
+  ).catch((error: unknown) => {
+    if (error instanceof AppError && error.status < 500) return error;
+    throw error;
+  });
+  const problem = failure ?? (preview instanceof AppError ? preview : undefined);
+  const review = {
+    ...context,
+    basics: draft.basics,
+    draftId: draft.draft_id,
+    ...reviewOfSettings(type, draft.settings_json, type.defaults as Record<string, unknown>),
+    row: preview instanceof AppError ? {} : (preview.row as unknown as Record<string, unknown>),
+    ...(problem ? { alert: problem.detail } : {}),
+  };
+  return respond(c, review, ReviewPage, {
+    title: `Review ${draft.basics.name}`,
+    status: (failure?.status ?? 200) as 200,
+  });
+}
+
+resourceWizardRoutes.get(
+  '/projects/:projectId/resources/new/review',
+  requireAccess('write', 'project', 'projectId'),
+  (c) => reviewPage(c, c.req.query('draft')),
+);
+
+resourceWizardRoutes.post(
+  '/projects/:projectId/resources/new/review',
+  requireAccess('write', 'project', 'projectId'),
+  async (c) => {
+    const { db, clock } = c.get('deps');
+    const scope = projectScope(c);
+    const fields = (await c.req.parseBody()) as FlatFields;
+    const draft = await ownDraft(c, fields.draft);
+    try {
+      const resourceId = await withTransaction(db, async (trx) => {
+        // A second click waits here for the first, then finds the resource the first one made.
+        const already = await lockDraft(trx, draft.draft_id);
+        if (already) return already;
+        const created = await createResource(
+          trx,
+          scope,
+          {
+            ...draft.basics,
+            resource_id: draft.basics.resource_id || undefined,
+            settings_json: draft.settings_json,
+          },
+          c.get('auditActor'),
+          clock.now(),
+        );
+        await completeDraft(trx, draft.draft_id, created.row.resource_id);
+        return created.row.resource_id;
+      });
+      return redirectAfterWrite(c, `/projects/${scope.id}/resources/${resourceId}`);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.status >= 500) throw error;
+      return reviewPage(c, draft.draft_id, error);
+    }
+  },
+);
