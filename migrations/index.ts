@@ -5,6 +5,7 @@ import * as identity from './2026-11-27-0003-identity.ts';
 import * as resourceTypes from './2026-11-27-0004-resource-types.ts';
 import * as resourceWrites from './2026-11-27-0005-resource-writes.ts';
 import * as resourceDrafts from './2026-11-27-0006-resource-drafts.ts';
+import * as deployments from './2026-11-27-0007-deployments.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-0004-resource-types': resourceTypes,
   '2026-11-27-0005-resource-writes': resourceWrites,
   '2026-11-27-0006-resource-drafts': resourceDrafts,
+  '2026-11-27-0007-deployments': deployments,
 };

@@ -152,6 +152,39 @@ export interface ResourcesTable {
   updated_at: Timestamp;
   /** Bumped on every user-driven change; the resource's ETag and the operator's observed version. */
   generation: Generated<number>;
+  /** The generation the operator last applied (its status template writes it back). */
+  observed_generation: number | null;
+  /** deployed: in the operator's query; undeployed / deleting: left out of it (workload pruned). */
+  deployment_state: Generated<DeploymentState>;
+  /** Since when `status` is what it is; a trigger moves it, whoever writes the status. */
+  status_changed_at: Generated<Date>;
+}
+
+export type DeploymentState = 'deployed' | 'undeployed' | 'deleting';
+
+/** One status transition of a resource, written by a trigger (so the operator's writes count). */
+export interface ResourceDeploymentsTable {
+  event_id: Generated<number>;
+  resource_id: string;
+  project_id: string;
+  status: string;
+  message: string | null;
+  generation: number;
+  observed_generation: number | null;
+  /** The resource's deployment_state then, or `deleted` for the row's last event. */
+  deployment_state: string;
+  at: Generated<Date>;
+}
+
+export interface ResourceHealthChecksTable {
+  check_id: Generated<number>;
+  resource_id: string;
+  url: string;
+  ok: boolean;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  checked_at: Date;
 }
 
 export interface IdempotencyKeysTable {
@@ -278,6 +311,8 @@ export interface Database {
   'ktrlplane.idempotency_keys': IdempotencyKeysTable;
   'ktrlplane.resource_types': ResourceTypesTable;
   'ktrlplane.resource_drafts': ResourceDraftsTable;
+  'ktrlplane.resource_deployments': ResourceDeploymentsTable;
+  'ktrlplane.resource_health_checks': ResourceHealthChecksTable;
 }
 
 export type User = Selectable<UsersTable>;

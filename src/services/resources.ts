@@ -152,6 +152,9 @@ export async function createResource(
       created_at: now,
       updated_at: now,
       generation: 1,
+      observed_generation: null,
+      deployment_state: 'deployed' as const,
+      status_changed_at: now,
     };
     return { row: viewOfResource(preview), diff, dryRun: true };
   }

@@ -37,8 +37,11 @@ describe('schema ktrlplane', () => {
       [
         'access_url',
         'created_at',
+        'deployment_state',
         'error_message',
         'generation',
+        'observed_generation',
+        'status_changed_at',
         'name',
         'project_id',
         'resource_id',
