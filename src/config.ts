@@ -48,6 +48,12 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().min(3).default('ktrlplane <no-reply@localhost>'),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_', 'must be a Stripe secret key (sk_…)').optional(),
   STRIPE_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Deployments (README "Deployments"): when a transient status counts as stuck, and how long the
+  // operator gets to prune an undeployed or deleted resource before ktrlplane finishes the change
+  // (at least one of its poll intervals).
+  STUCK_AFTER_SECONDS: z.coerce.number().int().min(30).default(900),
+  OPERATOR_GRACE_SECONDS: z.coerce.number().int().min(0).default(120),
+  HEALTH_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3000),
   // Observability (README "Observability"): /metrics is served only with a token or on its own port.
   METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
