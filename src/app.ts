@@ -14,6 +14,7 @@ import { accessRoutes } from './routes/access.tsx';
 import { accountRoutes } from './routes/account.tsx';
 import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
+import { deploymentRoutes } from './routes/deployments.tsx';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
@@ -43,6 +44,7 @@ const sharedRoutes = [
   auditRoutes,
   tokensRoutes,
   resourcesRoutes,
+  deploymentRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */

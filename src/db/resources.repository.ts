@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import { readingAssignments } from './permissions.repository.ts';
-import type { Database, Resource } from './types.ts';
+import type { Database, DeploymentState, Resource } from './types.ts';
 
 /** The resources of a project the caller may read (checked by `scope`). */
 export async function listResourcesInProject(
@@ -85,6 +85,7 @@ export async function insertResource(
       project_id: scope.id,
       created_at: now,
       updated_at: now,
+      status_changed_at: now,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -109,6 +110,8 @@ export async function updateResourceIfCurrent(
     .set((eb) => ({
       ...rest,
       ...(settings_json ? { settings_json: JSON.stringify(settings_json) } : {}),
+      // The app's clock dates its own status changes; the trigger dates the operator's.
+      ...(rest.status ? { status_changed_at: now } : {}),
       generation: eb('generation', '+', 1),
       updated_at: now,
     }))
@@ -118,9 +121,52 @@ export async function updateResourceIfCurrent(
     .executeTakeFirst();
 }
 
-export async function deleteResource(
+/**
+ * Moves a resource in or out of the operator's query (deploy, undeploy, delete). Bumps
+ * `updated_at`, so the operator's change detection reconciles at once, and — for a deploy — the
+ * generation, so the workload's annotation changes and the operator writes its status back.
+ */
+export async function setDeploymentState(
   db: Kysely<Database>,
   scope: AuthorizedScope<'resource'>,
-): Promise<void> {
-  await db.deleteFrom('ktrlplane.resources').where('resource_id', '=', scope.id).execute();
+  change: { state: DeploymentState; status: string; bumpGeneration: boolean },
+  now: Date,
+): Promise<Resource> {
+  return db
+    .updateTable('ktrlplane.resources')
+    .set((eb) => ({
+      deployment_state: change.state,
+      status: change.status,
+      status_changed_at: now,
+      updated_at: now,
+      ...(change.bumpGeneration ? { generation: eb('generation', '+', 1) } : {}),
+    }))
+    .where('resource_id', '=', scope.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Undeploys the operator has had `before` to prune become `Undeployed`; deletions it has had
+ * time to prune lose their row. Across tenants: this is the deployment job's housekeeping.
+ */
+export async function finishUndeploysBefore(db: Kysely<Database>, before: Date): Promise<number> {
+  const result = await db
+    .updateTable('ktrlplane.resources')
+    .set({ status: 'Undeployed' })
+    .where('deployment_state', '=', 'undeployed')
+    .where('status', '=', 'Undeploying')
+    .where('status_changed_at', '<=', before)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function finishDeletionsBefore(db: Kysely<Database>, before: Date): Promise<string[]> {
+  const rows = await db
+    .deleteFrom('ktrlplane.resources')
+    .where('deployment_state', '=', 'deleting')
+    .where('status_changed_at', '<=', before)
+    .returning('resource_id')
+    .execute();
+  return rows.map((row) => row.resource_id);
 }

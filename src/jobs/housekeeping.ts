@@ -1,3 +1,4 @@
+import { deleteHealthChecksBefore } from '../db/health-checks.repository.ts';
 import { deleteIdempotencyKeysBefore } from '../db/idempotency-keys.repository.ts';
 import { deleteJobRunsBefore } from '../db/job-runs.repository.ts';
 import { deleteStaleRateLimits } from '../db/rate-limits.repository.ts';
@@ -10,12 +11,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Expired assignments grant nothing already; they are kept a while so access pages can show them. */
 const EXPIRED_ASSIGNMENT_RETENTION_DAYS = 30;
 const JOB_RUN_RETENTION_DAYS = 30;
+const HEALTH_CHECK_RETENTION_DAYS = 7;
 
 export const housekeepingJob: Job = {
   name: 'housekeeping',
   schedule: '17 * * * *',
   description:
-    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions, stale rate-limit windows, idempotency keys older than a day and expired resource drafts.',
+    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions, stale rate-limit windows, idempotency keys older than a day, expired resource drafts and health checks older than a week.',
   async run({ trx, clock }) {
     const now = clock.now();
     const assignments = await deleteExpiredRoleAssignments(
@@ -28,6 +30,10 @@ export const housekeepingJob: Job = {
     // A retry comes within minutes; a day keeps every realistic one answerable.
     const keys = await deleteIdempotencyKeysBefore(trx, new Date(now.getTime() - DAY_MS));
     const drafts = await deleteExpiredDrafts(trx, now);
-    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions, ${windows} rate-limit windows, ${keys} idempotency keys and ${drafts} resource drafts`;
+    const checks = await deleteHealthChecksBefore(
+      trx,
+      new Date(now.getTime() - HEALTH_CHECK_RETENTION_DAYS * DAY_MS),
+    );
+    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions, ${windows} rate-limit windows, ${keys} idempotency keys, ${drafts} resource drafts and ${checks} health checks`;
   },
 };

@@ -12,7 +12,12 @@ export interface JobContext {
   log: Logger;
   /** Settings a job may need (mail transport, Stripe, …). */
   config: Config;
+  /** What the job's `gather` step returned, when it has one. */
+  gathered?: unknown;
 }
+
+/** What a job's `gather` step gets: no transaction, no lock. */
+export type GatherContext = Omit<JobContext, 'trx' | 'gathered'>;
 
 /**
  * A scheduled job. Every job is idempotent and safe to run twice at once: the runner takes a
@@ -24,4 +29,10 @@ export interface Job {
   schedule: string;
   description: string;
   run(ctx: JobContext): Promise<string>;
+  /**
+   * Slow outside work (network calls) done BEFORE the job's transaction opens, so it never holds a
+   * database connection — on PGlite the only one — while it waits. Its result reaches `run` as
+   * `ctx.gathered`. It may run in two overlapping runs; only one of them then gets to `run`.
+   */
+  gather?(ctx: GatherContext): Promise<unknown>;
 }

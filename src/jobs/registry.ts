@@ -1,9 +1,11 @@
 import { deliverMailJob } from './deliver-mail.ts';
+import { finishDeploymentsJob } from './finish-deployments.ts';
 import { housekeepingJob } from './housekeeping.ts';
 import type { Job } from './job.ts';
+import { probeHealthJob } from './probe-health.ts';
 
 /** Every scheduled job. wrangler.toml's [triggers] crons must list each schedule (a test checks). */
-export const jobs: readonly Job[] = [housekeepingJob, deliverMailJob];
+export const jobs: readonly Job[] = [housekeepingJob, deliverMailJob, finishDeploymentsJob, probeHealthJob];
 
 export function jobsForCron(cron: string): Job[] {
   return jobs.filter((job) => job.schedule === cron);

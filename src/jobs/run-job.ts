@@ -55,9 +55,11 @@ export async function runJob(deps: JobDeps, job: Job, trigger: string): Promise<
       let outcome: JobOutcome['outcome'];
       let detail: string;
       try {
+        const base = { db: deps.db, clock: deps.clock, log, config: deps.config };
+        const gathered = job.gather ? await job.gather(base) : undefined;
         const result = await deps.db.transaction().execute(async (trx) => {
           if (!(await tryJobLock(trx, job.name))) return null;
-          return job.run({ trx, db: deps.db, clock: deps.clock, log, config: deps.config });
+          return job.run({ ...base, trx, gathered });
         });
         outcome = result === null ? 'skipped' : 'succeeded';
         detail = result ?? 'another run holds the lock';

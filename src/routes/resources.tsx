@@ -152,8 +152,9 @@ resourcesRoutes.delete(
     const scope = resourceScope(c);
     const input = await readBodyOrQuery(c);
     const confirm = confirmDeleteInput.safeParse(input);
+    let remaining: Awaited<ReturnType<typeof removeResource>>;
     try {
-      await removeResource(
+      remaining = await removeResource(
         db,
         scope,
         confirm.success ? confirm.data.confirm : '',
@@ -178,7 +179,8 @@ resourcesRoutes.delete(
       }
       throw error;
     }
-    if (representationFor(c) === 'json') return c.body(null, 204);
+    // 202 while the operator prunes the workload (the row shows Deleting); 204 when it is gone.
+    if (representationFor(c) === 'json') return remaining ? c.json(remaining, 202) : c.body(null, 204);
     return redirectAfterWrite(c, `/projects/${scope.projectId}/resources`);
   },
 );

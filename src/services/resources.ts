@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
 import {
-  deleteResource,
   getResource,
   insertResource,
   resourceIdExists,
@@ -12,6 +11,7 @@ import { AppError, conflict, type FieldError, unprocessable } from '../lib/error
 import { recordResourceDeployment } from '../lib/metrics.ts';
 import { MAX_SETTINGS_BYTES } from '../schemas/resources.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
+import { refuseWhileDeleting, requestDeletion, STATUS_DELETING } from './deployments.ts';
 import type { AuthorizedScope } from './rbac.ts';
 import { requireResourceType, validateSettings } from './resource-types.ts';
 import { keepStoredSecrets, maskSecrets, setSecretPointers, withoutSecrets } from './secret-settings.ts';
@@ -198,6 +198,7 @@ export async function updateResource(
   const current = await getResource(db, scope);
   if (expectedGeneration !== undefined && expectedGeneration !== current.generation)
     throw staleVersion(current);
+  refuseWhileDeleting(current);
   const type = requireResourceType(current.type);
   const patterns = type.deployment.secret_settings;
   const changes: { name?: string; sku?: string; settings_json?: Record<string, unknown>; status?: string } =
@@ -210,7 +211,8 @@ export async function updateResource(
     const settings = validated(type.name, sku, merged);
     if (JSON.stringify(settings) !== JSON.stringify(current.settings_json)) {
       changes.settings_json = settings;
-      changes.status = STATUS_UPDATING;
+      // An undeployed resource keeps its status: nothing is deployed to update.
+      if (current.deployment_state === 'deployed') changes.status = STATUS_UPDATING;
     }
   } else if (input.sku !== undefined && input.sku !== current.sku) {
     // A SKU change keeps the settings, but they must still be allowed on the new SKU.
@@ -258,6 +260,11 @@ function staleVersion(current: Resource): AppError {
   );
 }
 
+/**
+ * Deletes a resource after its typed confirmation: it leaves the operator's query as `Deleting`
+ * and the deployment job removes the row once the operator has had time to prune the workload
+ * (services/deployments.ts). Answers the row as it is now, or null when it is already gone.
+ */
 export async function removeResource(
   db: Kysely<Database>,
   scope: AuthorizedScope<'resource'>,
@@ -265,10 +272,11 @@ export async function removeResource(
   expectedGeneration: number | undefined,
   actor: AuditActor,
   now: Date,
-): Promise<void> {
+): Promise<ResourceView | null> {
   let deletedType = '';
-  await db.transaction().execute(async (trx) => {
+  const remaining = await db.transaction().execute(async (trx) => {
     const current = await getResource(trx, scope);
+    refuseWhileDeleting(current);
     if (expectedGeneration !== undefined && expectedGeneration !== current.generation)
       throw staleVersion(current);
     if (confirm.trim() !== current.name) {
@@ -277,7 +285,7 @@ export async function removeResource(
         "Type the resource's name to confirm the deletion.",
       );
     }
-    await deleteResource(trx, scope);
+    const row = await requestDeletion(trx, scope, current, now);
     deletedType = current.type;
     await recordAudit(
       trx,
@@ -291,6 +299,8 @@ export async function removeResource(
       },
       now,
     );
+    return row;
   });
-  recordResourceDeployment(deletedType, 'Deleted');
+  recordResourceDeployment(deletedType, remaining ? STATUS_DELETING : 'Deleted');
+  return remaining ? viewOfResource(remaining) : null;
 }

@@ -121,7 +121,7 @@ export interface ResourceDetailView {
 
 export function resourceTabs(
   resource: { project_id: string; resource_id: string },
-  current: 'overview' | 'settings' | 'access',
+  current: 'overview' | 'settings' | 'deployment' | 'access',
 ) {
   const base = `/projects/${resource.project_id}/resources/${resource.resource_id}`;
   return (
@@ -129,6 +129,7 @@ export function resourceTabs(
       items={[
         { href: base, label: 'Overview', current: current === 'overview' },
         { href: `${base}/settings`, label: 'Settings', current: current === 'settings' },
+        { href: `${base}/deployment`, label: 'Deployment', current: current === 'deployment' },
         { href: `${base}/access`, label: 'Access', current: current === 'access' },
       ]}
     />
