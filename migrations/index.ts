@@ -6,6 +6,7 @@ import * as resourceTypes from './2026-11-27-0004-resource-types.ts';
 import * as resourceWrites from './2026-11-27-0005-resource-writes.ts';
 import * as resourceDrafts from './2026-11-27-0006-resource-drafts.ts';
 import * as deployments from './2026-11-27-0007-deployments.ts';
+import * as billing from './2026-11-27-0008-billing.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-0005-resource-writes': resourceWrites,
   '2026-11-27-0006-resource-drafts': resourceDrafts,
   '2026-11-27-0007-deployments': deployments,
+  '2026-11-27-0008-billing': billing,
 };

@@ -47,7 +47,10 @@ export const configSchema = z.object({
     .optional(),
   MAIL_FROM: z.string().min(3).default('ktrlplane <no-reply@localhost>'),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_', 'must be a Stripe secret key (sk_…)').optional(),
-  STRIPE_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'must be a webhook signing secret (whsec_…)').optional(),
+  /** Days an organization may stay past due before its paid resources are suspended. */
+  BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(90).default(7),
   // Deployments (README "Deployments"): when a transient status counts as stuck, and how long the
   // operator gets to prune an undeployed or deleted resource before ktrlplane finishes the change
   // (at least one of its poll intervals).

@@ -160,7 +160,7 @@ export interface ResourcesTable {
   status_changed_at: Generated<Date>;
 }
 
-export type DeploymentState = 'deployed' | 'undeployed' | 'deleting';
+export type DeploymentState = 'deployed' | 'undeployed' | 'deleting' | 'suspended';
 
 /** One status transition of a resource, written by a trigger (so the operator's writes count). */
 export interface ResourceDeploymentsTable {
@@ -260,6 +260,65 @@ export interface BillingAccountsTable {
   stripe_subscription_id: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
+  /** The effective plan: what limits apply (free unless an active subscription says otherwise). */
+  plan: Generated<string>;
+  past_due_since: Date | null;
+  suspended_at: Date | null;
+  synced_at: Date | null;
+}
+
+export interface SubscriptionsTable {
+  stripe_subscription_id: string;
+  scope_type: 'organization' | 'project';
+  scope_id: string;
+  stripe_customer_id: string;
+  status: string;
+  plan: string;
+  current_period_start: Date | null;
+  current_period_end: Date | null;
+  cancel_at_period_end: boolean;
+  canceled_at: Date | null;
+  items: ColumnType<SubscriptionItemJson[], string, string>;
+  created_at: Date;
+  synced_at: Date;
+}
+
+export interface SubscriptionItemJson {
+  id: string;
+  price: string;
+  lookup_key: string | null;
+  quantity: number | null;
+}
+
+export interface InvoicesTable {
+  stripe_invoice_id: string;
+  scope_type: 'organization' | 'project';
+  scope_id: string;
+  stripe_customer_id: string;
+  stripe_subscription_id: string | null;
+  number: string | null;
+  status: string;
+  amount_due: number;
+  amount_paid: number;
+  currency: string;
+  period_start: Date | null;
+  period_end: Date | null;
+  hosted_invoice_url: string | null;
+  invoice_pdf: string | null;
+  created_at: Date;
+  synced_at: Date;
+}
+
+export interface StripeEventsTable {
+  event_id: string;
+  type: string;
+  customer_id: string | null;
+  stripe_created: Date;
+  received_at: Date;
+  processed_at: Date | null;
+  attempts: Generated<number>;
+  next_attempt_at: Date;
+  last_error: string | null;
 }
 
 export interface JobRunsTable {
@@ -299,6 +358,9 @@ export interface Database {
   'ktrlplane.role_permissions': RolePermissionsTable;
   'ktrlplane.role_assignments': RoleAssignmentsTable;
   'ktrlplane.billing_accounts': BillingAccountsTable;
+  'ktrlplane.subscriptions': SubscriptionsTable;
+  'ktrlplane.invoices': InvoicesTable;
+  'ktrlplane.stripe_events': StripeEventsTable;
   'ktrlplane.job_runs': JobRunsTable;
   'ktrlplane.local_credentials': LocalCredentialsTable;
   'ktrlplane.sessions': SessionsTable;

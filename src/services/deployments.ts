@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { getResource, setDeploymentState } from '../db/resources.repository.ts';
 import { withTransaction } from '../db/transaction.ts';
 import type { Database, Resource } from '../db/types.ts';
-import { conflict } from '../lib/errors.ts';
+import { AppError, conflict } from '../lib/errors.ts';
 import { recordResourceDeployment } from '../lib/metrics.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import { TRANSIENT_STATUSES } from './deployment-status.ts';
@@ -60,6 +60,13 @@ export async function deployResource(
   const row = await withTransaction(db, async (trx) => {
     const current = await lockedResource(trx, scope);
     refuseWhileDeleting(current);
+    if (current.deployment_state === 'suspended') {
+      throw new AppError(
+        402,
+        'Payment Required',
+        `"${current.name}" is suspended because the account has unpaid invoices; pay them on the billing page and it comes back by itself.`,
+      );
+    }
     const inProgress =
       current.deployment_state === 'deployed' &&
       TRANSIENT_STATUSES.has(current.status) &&

@@ -4,17 +4,17 @@ import { stripeRequestsTotal } from '../lib/metrics.ts';
 import { instrumentFetch } from '../lib/tracing.ts';
 
 /**
- * The official Stripe client, or null when billing is off (no STRIPE_SECRET_KEY). STRIPE_API_URL
+ * The official Stripe client, or null when billing is off (no STRIPE_SECRET_KEY). STRIPE_API_BASE
  * points it at another server that speaks Stripe's wire format (tests, local development). It uses
  * fetch so the same client works on Node and Workers; each call (retries included) is a client
  * span carrying `traceparent`, and a count in stripe_requests_total{operation,outcome}.
  */
 export function createStripeClient(
-  config: Pick<Config, 'STRIPE_SECRET_KEY' | 'STRIPE_API_URL'>,
+  config: Pick<Config, 'STRIPE_SECRET_KEY' | 'STRIPE_API_BASE'>,
   fetchImpl: typeof fetch = (input, init) => fetch(input, init),
 ): Stripe | null {
   if (!config.STRIPE_SECRET_KEY) return null;
-  const target = config.STRIPE_API_URL ? new URL(config.STRIPE_API_URL) : null;
+  const target = config.STRIPE_API_BASE ? new URL(config.STRIPE_API_BASE) : null;
   const tracedFetch = instrumentFetch(fetchImpl, {
     spanName: (url, method) => `stripe ${stripeOperation(method, url.pathname)}`,
     attributes: () => ({ 'rpc.system': 'stripe' }),

@@ -230,7 +230,7 @@ describe('tracing', () => {
     });
 
     it('sends traceparent, traces the call and counts it by operation and outcome', async () => {
-      const stripe = createStripeClient({ STRIPE_SECRET_KEY: 'sk_test_tracing', STRIPE_API_URL: stripeUrl });
+      const stripe = createStripeClient({ STRIPE_SECRET_KEY: 'sk_test_tracing', STRIPE_API_BASE: stripeUrl });
       const counter = async () =>
         (await metricsRegistry.getSingleMetric('stripe_requests_total')?.get())?.values.find(
           (value) => value.labels.operation === 'GET /v1/customers/:id' && value.labels.outcome === 'success',

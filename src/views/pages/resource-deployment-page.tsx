@@ -24,6 +24,7 @@ const stateLabels: Record<DeploymentSummary['deployment_state'], string> = {
   deployed: 'Deployed: the operator runs it',
   undeployed: 'Undeployed: the workload is removed, the settings are kept',
   deleting: 'Being deleted',
+  suspended: 'Suspended: the account has unpaid invoices; it comes back once they are paid',
 };
 
 /**

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+/**
+ * The plans an organization (or a project with its own billing account) can be on, with their
+ * limits and how they map to Stripe. Prices are named by Stripe `lookup_key`, not by id, so the
+ * same file works against any Stripe account (and the local Stripe server): an operator creates
+ * prices with these lookup keys once. Validated when this module loads — a bad plan stops start-up.
+ *
+ * The money amounts are what the prices in Stripe are set to; the cost engine (usage issue) uses
+ * them for projections, Stripe remains what invoices.
+ */
+export const PLAN_IDS = ['free', 'standard'] as const;
+export type PlanId = (typeof PLAN_IDS)[number];
+
+const lookupKey = z.string().regex(/^[a-z0-9_]+$/, 'use lowercase letters, digits and underscores');
+
+const meteredPrice = z.strictObject({
+  lookup_key: lookupKey,
+  /** Unit of the meter, for display. */
+  unit: z.string().min(1),
+  /** Price per unit in the smallest currency unit (may be fractional, e.g. 0.5 cents). */
+  unit_amount: z.number().nonnegative(),
+  /** Units free each period before the price applies. */
+  included: z.number().nonnegative().default(0),
+});
+
+export const planSchema = z.strictObject({
+  id: z.enum(PLAN_IDS),
+  display_name: z.string().min(1),
+  description: z.string().min(1),
+  currency: z.string().length(3),
+  /** Flat monthly price; null for the free plan (no subscription needed). */
+  base_price: z
+    .strictObject({ lookup_key: lookupKey, unit_amount: z.number().int().nonnegative() })
+    .nullable(),
+  /** Metered prices, by meter (the usage issue reports to these). */
+  metered: z.record(z.string(), meteredPrice),
+  limits: z.strictObject({
+    projects: z.number().int().positive(),
+    resources: z.number().int().positive(),
+    /** SKUs resources may use. */
+    skus: z.array(z.string().min(1)).min(1),
+    /** Largest `instances` / `replicas` a resource may have. */
+    instances: z.number().int().positive(),
+    api_calls_per_month: z.number().int().positive(),
+  }),
+  features: z.array(z.string().min(1)),
+});
+
+export type Plan = z.infer<typeof planSchema>;
+
+export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
+  z.record(z.enum(PLAN_IDS), planSchema).parse({
+    free: {
+      id: 'free',
+      display_name: 'Free',
+      description: 'For trying things out: small resources, no payment details needed.',
+      currency: 'usd',
+      base_price: null,
+      metered: {},
+      limits: { projects: 2, resources: 3, skus: ['free'], instances: 1, api_calls_per_month: 100_000 },
+      features: ['2 projects', '3 resources', 'Free SKUs, 1 instance each', '100,000 API calls a month'],
+    },
+    standard: {
+      id: 'standard',
+      display_name: 'Standard',
+      description: 'For production: standard SKUs, high availability, event sinks, usage-based pricing.',
+      currency: 'usd',
+      base_price: { lookup_key: 'standard_base_monthly', unit_amount: 4900 },
+      metered: {
+        instance_hours_digital_twins: {
+          lookup_key: 'standard_instance_hours_digital_twins',
+          unit: 'instance-hour',
+          unit_amount: 4,
+          included: 0,
+        },
+        instance_hours_flows: {
+          lookup_key: 'standard_instance_hours_flows',
+          unit: 'instance-hour',
+          unit_amount: 2,
+          included: 0,
+        },
+        api_calls: {
+          lookup_key: 'standard_api_calls_per_1000',
+          unit: '1,000 API calls',
+          unit_amount: 5,
+          included: 1000,
+        },
+        storage_gb_hours: {
+          lookup_key: 'standard_storage_gb_hours',
+          unit: 'GB-hour',
+          unit_amount: 0.02,
+          included: 0,
+        },
+      },
+      limits: {
+        projects: 20,
+        resources: 100,
+        skus: ['free', 'standard'],
+        instances: 6,
+        api_calls_per_month: 10_000_000,
+      },
+      features: [
+        '20 projects',
+        '100 resources',
+        'Standard SKUs: up to 6 instances, event sinks',
+        'Pay for instance-hours, API calls and storage as you go',
+      ],
+    },
+  }),
+);
+
+export function planFor(id: string): Plan {
+  return plans[id as PlanId] ?? plans.free;
+}
+
+/** The plan a resource SKU needs: standard SKUs need the standard plan. */
+export function planNeededForSku(sku: string): PlanId {
+  return plans.free.limits.skus.includes(sku) ? 'free' : 'standard';
+}
+
+/** Every lookup key of a plan's prices (what a checkout puts on the subscription). */
+export function priceLookupKeys(plan: Plan): string[] {
+  return [
+    ...(plan.base_price ? [plan.base_price.lookup_key] : []),
+    ...Object.values(plan.metered).map((price) => price.lookup_key),
+  ];
+}
