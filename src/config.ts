@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PLAN_IDS } from './schemas/plans.ts';
 
 /**
  * Every setting ktrlplane reads, parsed once at start-up. Each entry is documented in README.md and
@@ -48,9 +49,14 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().min(3).default('ktrlplane <no-reply@localhost>'),
   STRIPE_SECRET_KEY: z.string().startsWith('sk_', 'must be a Stripe secret key (sk_…)').optional(),
   STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'must be a webhook signing secret (whsec_…)').optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .startsWith('whsec_', 'must be a webhook signing secret (whsec_…)')
+    .optional(),
   /** Days an organization may stay past due before its paid resources are suspended. */
   BILLING_GRACE_DAYS: z.coerce.number().int().min(0).max(90).default(7),
+  /** The plan everyone is on while billing is off (no STRIPE_SECRET_KEY), e.g. when self-hosting. */
+  PLAN_WITHOUT_BILLING: z.enum(PLAN_IDS).default('free'),
   // Deployments (README "Deployments"): when a transient status counts as stuck, and how long the
   // operator gets to prune an undeployed or deleted resource before ktrlplane finishes the change
   // (at least one of its poll intervals).

@@ -77,6 +77,9 @@ function sendError(c: Context<AppEnv>, error: AppError): Response | Promise<Resp
     requestId,
     ...(traceId ? { traceId } : {}),
     errors: error.errors,
+    ...(typeof error.extensions.billing_url === 'string'
+      ? { action: { href: error.extensions.billing_url, label: 'Go to billing' } }
+      : {}),
   };
   switch (representationFor(c)) {
     case 'json':
@@ -89,8 +92,17 @@ function sendError(c: Context<AppEnv>, error: AppError): Response | Promise<Resp
           instance: c.req.path,
           requestId,
           ...(traceId ? { traceId } : {}),
+          ...error.extensions,
+          // `pointer`/`detail` as RFC 9457 writes them, `path`/`message` as the API contract names them.
           ...(error.errors.length > 0
-            ? { errors: error.errors.map((e) => ({ pointer: e.pointer, detail: e.message })) }
+            ? {
+                errors: error.errors.map((e) => ({
+                  pointer: e.pointer,
+                  detail: e.message,
+                  path: e.pointer,
+                  message: e.message,
+                })),
+              }
             : {}),
         }),
         error.status,

@@ -19,6 +19,8 @@ export class AppError extends Error {
     readonly detail: string,
     readonly errors: FieldError[] = [],
     readonly headers: Record<string, string> = {},
+    /** Extra members of the problem+json (RFC 9457 extensions), e.g. `billing_url` on a 402. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(`${status} ${title}: ${detail}`);
   }

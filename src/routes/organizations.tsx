@@ -21,6 +21,7 @@ import {
   createProjectInput,
   updateOrganizationInput,
 } from '../schemas/tenancy.ts';
+import { billingPolicyOf } from '../services/billing/policy.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import {
   createOrganization,
@@ -216,7 +217,14 @@ organizationsRoutes.post(
       return invalidForm(c, parsed.errors, form, 'New project');
     }
     try {
-      const project = await createProject(db, scope, parsed.data, c.get('auditActor'), clock.now());
+      const project = await createProject(
+        db,
+        scope,
+        parsed.data,
+        c.get('auditActor'),
+        clock.now(),
+        billingPolicyOf(c.get('deps')),
+      );
       if (representationFor(c) === 'json') return c.json(project, 201);
       return redirectAfterWrite(c, `/projects/${project.project_id}`);
     } catch (error) {

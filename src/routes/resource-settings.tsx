@@ -8,6 +8,7 @@ import { AppError, type FieldError } from '../lib/errors.ts';
 import { type FlatFields, maskSecrets, readFormSubmission, schemaErrors } from '../lib/form-data.ts';
 import { redirectAfterWrite } from '../lib/forms.tsx';
 import { representationFor, respond } from '../lib/negotiate.tsx';
+import { billingPolicyOf } from '../services/billing/policy.ts';
 import { updateResource, viewOfResource } from '../services/resources.ts';
 import { Button } from '../views/components/form.tsx';
 import { SchemaForm } from '../views/forms/schema-form.tsx';
@@ -75,7 +76,8 @@ async function editorPage(c: Context<AppEnv>, state: EditorState, status = 200) 
     schema,
     action: url,
     id: 'settings-form',
-    // "Review changes" comes first, so Enter in a field reviews rather than saves.
+    // Enter in a field reviews rather than saves (the engine's hidden default button posts this).
+    defaultSubmit: { name: 'intent', value: 'review' },
     actions: (
       <>
         <Button name="intent" value="review">
@@ -184,9 +186,7 @@ resourceSettingsRoutes.post(
         generation,
         c.get('auditActor'),
         clock.now(),
-        {
-          dryRun: review,
-        },
+        { dryRun: review, policy: billingPolicyOf(c.get('deps')), secrets: 'as-given' },
       );
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
@@ -247,7 +247,8 @@ async function reviewPage(c: Context<AppEnv>, draftId: unknown, failure?: AppErr
     draft.base_generation ?? undefined,
     c.get('auditActor'),
     clock.now(),
-    { dryRun: true },
+    // The draft's secrets were resolved by the form (a cleared one stays cleared).
+    { dryRun: true, policy: billingPolicyOf(c.get('deps')), secrets: 'as-given' },
   ).catch((error: unknown) => {
     if (error instanceof AppError && error.status < 500) return error;
     throw error;
@@ -293,6 +294,7 @@ resourceSettingsRoutes.post(
         draft.base_generation ?? undefined,
         c.get('auditActor'),
         clock.now(),
+        { policy: billingPolicyOf(c.get('deps')), secrets: 'as-given' },
       );
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
@@ -339,6 +341,7 @@ resourceSettingsRoutes.post(
         Number.isInteger(generation) ? generation : undefined,
         c.get('auditActor'),
         clock.now(),
+        { policy: billingPolicyOf(c.get('deps')) },
       );
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;

@@ -12,6 +12,7 @@ import { dnsLabel } from '../lib/ids.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { getResourceType, listResourceTypes } from '../schemas/resource-types/registry.ts';
 import type { ResourceTypeDefinition } from '../schemas/resource-types/resource-type.ts';
+import { billingPolicyOf } from '../services/billing/policy.ts';
 import { requireSku, settingsSchemaFor } from '../services/resource-types.ts';
 import { createResource } from '../services/resources.ts';
 import { SchemaForm } from '../views/forms/schema-form.tsx';
@@ -276,7 +277,7 @@ async function reviewPage(c: Context<AppEnv>, draftId: unknown, failure?: AppErr
     },
     c.get('auditActor'),
     clock.now(),
-    { dryRun: true },
+    { dryRun: true, policy: billingPolicyOf(c.get('deps')) },
   ).catch((error: unknown) => {
     if (error instanceof AppError && error.status < 500) return error;
     throw error;
@@ -325,6 +326,7 @@ resourceWizardRoutes.post(
           },
           c.get('auditActor'),
           clock.now(),
+          { policy: billingPolicyOf(c.get('deps')) },
         );
         await completeDraft(trx, draft.draft_id, created.row.resource_id);
         return created.row.resource_id;

@@ -10,6 +10,7 @@ import { parseInput, readBody, readBodyOrQuery } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { createResourceInput, updateResourceInput } from '../schemas/resources.ts';
 import { confirmDeleteInput } from '../schemas/tenancy.ts';
+import { billingPolicyOf } from '../services/billing/policy.ts';
 import { idempotent } from '../services/idempotency.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import {
@@ -82,7 +83,10 @@ resourcesRoutes.post(
     const input = parseInput(createResourceInput, body);
     const dryRun = wantsDryRun(c);
     const create = async (trx: typeof db) => {
-      const result = await createResource(trx, scope, input, c.get('auditActor'), clock.now(), { dryRun });
+      const result = await createResource(trx, scope, input, c.get('auditActor'), clock.now(), {
+        dryRun,
+        policy: billingPolicyOf(c.get('deps')),
+      });
       return { status: dryRun ? 200 : 201, body: writeAnswer(result) };
     };
     const key = c.req.header('Idempotency-Key');
@@ -136,6 +140,7 @@ resourcesRoutes.patch(
       clock.now(),
       {
         dryRun: wantsDryRun(c),
+        policy: billingPolicyOf(c.get('deps')),
       },
     );
     if (!result.dryRun) c.header('ETag', etagOf(result.row));

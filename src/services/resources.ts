@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import {
   getResource,
   insertResource,
@@ -11,6 +11,8 @@ import { AppError, conflict, type FieldError, unprocessable } from '../lib/error
 import { recordResourceDeployment } from '../lib/metrics.ts';
 import { MAX_SETTINGS_BYTES } from '../schemas/resources.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
+import { enforceResourceLimits } from './billing/enforcement.ts';
+import type { BillingPolicy } from './billing/policy.ts';
 import { refuseWhileDeleting, requestDeletion, STATUS_DELETING } from './deployments.ts';
 import type { AuthorizedScope } from './rbac.ts';
 import { requireResourceType, validateSettings } from './resource-types.ts';
@@ -122,7 +124,7 @@ export async function createResource(
   },
   actor: AuditActor,
   now: Date,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; policy: BillingPolicy },
 ): Promise<WriteResult> {
   checkSize(input.settings_json);
   const type = requireResourceType(input.type);
@@ -143,7 +145,11 @@ export async function createResource(
     status: STATUS_CREATING,
   };
   const diff = diffRows(null, candidate, type.deployment.secret_settings);
+  const place = { orgId: scope.orgId, projectId: scope.id };
+  const limits = { type, sku: input.sku, settings, creating: true };
   if (options.dryRun) {
+    // A dry run answers what the create would: the plan's limits included (nothing is written).
+    await withTransaction(db, (trx) => enforceResourceLimits(trx, place, limits, options.policy));
     const preview = {
       ...candidate,
       project_id: scope.id,
@@ -159,6 +165,7 @@ export async function createResource(
     return { row: viewOfResource(preview), diff, dryRun: true };
   }
   const row = await withTransaction(db, async (trx) => {
+    await enforceResourceLimits(trx, place, limits, options.policy);
     const created = await insertResource(trx, scope, candidate, now);
     await recordAudit(
       trx,
@@ -193,7 +200,7 @@ export async function updateResource(
   expectedGeneration: number | undefined,
   actor: AuditActor,
   now: Date,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; policy: BillingPolicy; secrets?: 'keep-stored' | 'as-given' },
 ): Promise<WriteResult> {
   const current = await getResource(db, scope);
   if (expectedGeneration !== undefined && expectedGeneration !== current.generation)
@@ -207,7 +214,12 @@ export async function updateResource(
   const sku = input.sku ?? current.sku;
   if (input.settings_json !== undefined) {
     checkSize(input.settings_json);
-    const merged = keepStoredSecrets(input.settings_json, current.settings_json, patterns);
+    // API writes keep secrets they leave out; a form has already resolved its secrets (kept, replaced
+    // or deliberately removed), so its settings are taken as given.
+    const merged =
+      options.secrets === 'as-given'
+        ? input.settings_json
+        : keepStoredSecrets(input.settings_json, current.settings_json, patterns);
     const settings = validated(type.name, sku, merged);
     if (JSON.stringify(settings) !== JSON.stringify(current.settings_json)) {
       changes.settings_json = settings;
@@ -221,10 +233,22 @@ export async function updateResource(
   if (input.sku !== undefined && input.sku !== current.sku) changes.sku = input.sku;
   const after = { ...current, ...changes };
   const diff = diffRows(current, after, patterns);
+  // A new SKU or new settings must fit the plan (a rename alone cannot break a limit).
+  const checkPlan = (trx: Kysely<Database>) =>
+    changes.sku !== undefined || changes.settings_json !== undefined
+      ? enforceResourceLimits(
+          trx as Transaction<Database>,
+          { orgId: scope.orgId, projectId: current.project_id },
+          { type, sku, settings: after.settings_json, creating: false },
+          options.policy,
+        )
+      : Promise.resolve();
+  if (options.dryRun) await withTransaction(db, checkPlan);
   if (options.dryRun || Object.keys(changes).length === 0) {
     return { row: viewOfResource(after), diff, dryRun: Boolean(options.dryRun) };
   }
   const row = await db.transaction().execute(async (trx) => {
+    await checkPlan(trx);
     const updated = await updateResourceIfCurrent(trx, scope, current.generation, changes, now);
     if (!updated) throw staleVersion(await getResource(trx, scope));
     await recordAudit(

@@ -17,6 +17,8 @@ import type { Database, Organization, Project } from '../db/types.ts';
 import { randomSuffix } from '../lib/crypto.ts';
 import { conflict, unprocessable } from '../lib/errors.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
+import { enforceProjectLimit } from './billing/enforcement.ts';
+import type { BillingPolicy } from './billing/policy.ts';
 import type { AuthorizedScope } from './rbac.ts';
 
 /**
@@ -155,6 +157,7 @@ export async function createProject(
   input: { name: string; project_id?: string | undefined; description: string },
   actor: AuditActor,
   now: Date,
+  policy: BillingPolicy,
 ): Promise<Project> {
   const projectId = await pickId(
     input.project_id,
@@ -164,6 +167,7 @@ export async function createProject(
     'project_id',
   );
   return db.transaction().execute(async (trx) => {
+    await enforceProjectLimit(trx, scope.orgId, policy);
     const project = await insertProject(
       trx,
       scope,

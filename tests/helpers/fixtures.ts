@@ -4,6 +4,7 @@ import type { ScopeType, TokenAccess } from '../../src/db/types.ts';
 import { randomToken, sha256Hex } from '../../src/lib/crypto.ts';
 import type { AuditActor } from '../../src/services/audit.ts';
 import { API_TOKEN_PREFIX } from '../../src/services/authentication.ts';
+import { billingPolicyOf } from '../../src/services/billing/policy.ts';
 import { authorize } from '../../src/services/rbac.ts';
 import { createOrganization, createProject } from '../../src/services/tenancy.ts';
 import type { TestContext } from './test-app.ts';
@@ -90,6 +91,7 @@ export async function createProjectFor(
     { name, project_id: projectId, description: '' },
     systemActor,
     t.clock.now(),
+    billingPolicyOf(t.deps),
   );
 }
 

@@ -29,6 +29,8 @@ export async function startServer(
       DATA_DIR: dataDir,
       LOG_LEVEL: 'info',
       JOBS_ENABLED: 'false',
+      // Billing off, everyone on standard (as in the in-process tests), unless a test says otherwise.
+      PLAN_WITHOUT_BILLING: 'standard',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

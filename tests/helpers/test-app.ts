@@ -34,7 +34,15 @@ export function useTestApp(env: Record<string, string> = {}): TestContext {
     context.database = await openTestDatabase();
     context.clock = manualClock(new Date('2026-11-27T12:00:00Z'));
     // Low PBKDF2 cost keeps sign-ups fast; the cost itself is tested in passwords.test.ts.
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'debug', PASSWORD_ITERATIONS: '1000', ...env });
+    // Billing is off in tests unless a test configures Stripe; the plan everyone is then on is
+    // standard, so tests can use every SKU. Tests of the free plan's limits set it to free.
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'debug',
+      PASSWORD_ITERATIONS: '1000',
+      PLAN_WITHOUT_BILLING: 'standard',
+      ...env,
+    });
     context.deps = {
       db: context.database.db,
       dbKind: context.database.kind,

@@ -139,8 +139,13 @@ describe('request pipeline', () => {
       expect(res.status).toBe(422);
       const body = await res.json();
       expect(body.errors).toEqual([
-        { pointer: '/name', detail: 'enter a name' },
-        { pointer: '/size', detail: expect.stringContaining('6') },
+        { pointer: '/name', detail: 'enter a name', path: '/name', message: 'enter a name' },
+        {
+          pointer: '/size',
+          detail: expect.stringContaining('6'),
+          path: '/size',
+          message: expect.stringContaining('6'),
+        },
       ]);
     });
 

@@ -58,6 +58,8 @@ describe('resources API under generated input', () => {
           await t.app.request(`/api/v1/projects/web/resources/${id}`, { headers: bearer(token) })
         ).json();
         expect(read.settings_json).toEqual(settings);
+        // Out of the way again, so 150 runs stay within the plan's resource limit.
+        await t.database.db.deleteFrom('ktrlplane.resources').where('resource_id', '=', id).execute();
       }),
       { numRuns: 150 },
     );

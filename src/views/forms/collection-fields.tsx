@@ -245,13 +245,13 @@ export function RecordField(props: {
             const keyCheck = rowErrors ? z.safeParse(keyDesc.source, key) : undefined;
             let keyNode: Child;
             if (keyCheck && !keyCheck.success) {
-              // The key is what fails: its own message goes beside it, and the value keeps the
+              // The key is what fails: its message goes beside it, and the value keeps the
               // row's errors only if it is wrong too.
-              const keyMessage = keyCheck.error.issues[0]?.message ?? 'Invalid name';
+              const keyMessages = recordKeyMessages(desc, key, value) ?? [
+                keyCheck.error.issues[0]?.message ?? 'Invalid name',
+              ];
               const valueOk = z.safeParse(valueDesc.source, value).success;
-              keyNode = renderWithErrors(ctx, rowPointer, [keyMessage], () =>
-                ctx.render(keyDesc, keyAt, key),
-              );
+              keyNode = renderWithErrors(ctx, rowPointer, keyMessages, () => ctx.render(keyDesc, keyAt, key));
               const valueNode = valueOk
                 ? renderWithErrors(ctx, rowPointer, [], () => ctx.render(valueDesc, valueAt, value))
                 : ctx.render(valueDesc, valueAt, value);
@@ -276,6 +276,26 @@ export function RecordField(props: {
       </div>
     </fieldset>
   );
+}
+
+/**
+ * What to say beside a record key that fails. When the record's schema gives its own message for a
+ * bad key (`z.record(k, v, { error })`), that one: it is what the schema reports at this row, to the
+ * API as well as in the summary. Otherwise the key schema's own messages, which say more than Zod's
+ * generic "Invalid key in record". Undefined when the record does not refuse the key.
+ */
+function recordKeyMessages(desc: RecordDescriptor, key: string, value: unknown): string[] | undefined {
+  // fromEntries makes an own property even of a key such as `__proto__`.
+  const result = z.safeParse(desc.schema, Object.fromEntries([[key, value]]));
+  const issue = result.error?.issues.find(
+    (candidate) =>
+      candidate.code === 'invalid_key' && candidate.path.length === 1 && candidate.path[0] === key,
+  );
+  if (issue?.code !== 'invalid_key') return undefined;
+  const recordError = (desc.schema._zod.def as { error?: (issue: unknown) => unknown }).error;
+  if (recordError?.({ ...issue, input: key })) return [issue.message];
+  const own = issue.issues.map((inner) => inner.message);
+  return own.length > 0 ? own : [issue.message];
 }
 
 /** Renders with `messages` standing in for the errors at `pointer` (the originals come back after). */

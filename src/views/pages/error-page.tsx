@@ -6,6 +6,8 @@ export interface ErrorView {
   /** The request's trace id, when tracing is on. */
   traceId?: string;
   errors: Array<{ pointer: string; message: string }>;
+  /** What to do about it, e.g. subscribe on the billing page after a 402. */
+  action?: { href: string; label: string };
 }
 
 /** The body of an error, as a page section or an htmx fragment (htmx 4 swaps 4xx/5xx responses). */
@@ -26,6 +28,16 @@ export function ErrorPage(props: ErrorView) {
             </li>
           ))}
         </ul>
+      )}
+      {props.action && (
+        <p class="mt-4">
+          <a
+            href={props.action.href}
+            class="inline-flex rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500"
+          >
+            {props.action.label}
+          </a>
+        </p>
       )}
       <p class="mt-6 text-xs text-slate-500">
         Request id: <code>{props.requestId}</code>
