@@ -213,26 +213,33 @@ export async function insertStripeEvent(
 }
 
 /**
- * Unprocessed events that are due, locked for this transaction and skipped by any other, so two
- * processors never handle the same event at once.
+ * Takes the oldest due, unprocessed event and leases it until `leaseUntil` (counting the attempt),
+ * in one statement: a row locked by another processor is skipped, and a leased row is not due
+ * again until its lease ends — so a processor that dies mid-way only delays the event.
  */
-export async function claimDueStripeEvents(
-  trx: Transaction<Database>,
+export async function leaseDueStripeEvent(
+  db: Kysely<Database>,
   now: Date,
-  limit: number,
+  leaseUntil: Date,
   maxAttempts: number,
-): Promise<StripeEventRow[]> {
-  return trx
-    .selectFrom('ktrlplane.stripe_events')
-    .selectAll()
-    .where('processed_at', 'is', null)
-    .where('next_attempt_at', '<=', now)
-    .where('attempts', '<', maxAttempts)
-    .orderBy('stripe_created')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked()
-    .execute();
+): Promise<StripeEventRow | undefined> {
+  return db
+    .updateTable('ktrlplane.stripe_events')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: leaseUntil }))
+    .where('event_id', '=', (eb) =>
+      eb
+        .selectFrom('ktrlplane.stripe_events')
+        .select('event_id')
+        .where('processed_at', 'is', null)
+        .where('next_attempt_at', '<=', now)
+        .where('attempts', '<', maxAttempts)
+        .orderBy('stripe_created')
+        .limit(1)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export async function markStripeEventProcessed(
@@ -242,7 +249,7 @@ export async function markStripeEventProcessed(
 ): Promise<void> {
   await db
     .updateTable('ktrlplane.stripe_events')
-    .set((eb) => ({ processed_at: now, attempts: eb('attempts', '+', 1), last_error: null }))
+    .set({ processed_at: now, last_error: null })
     .where('event_id', '=', eventId)
     .execute();
 }
@@ -255,12 +262,22 @@ export async function markStripeEventFailed(
 ): Promise<void> {
   await db
     .updateTable('ktrlplane.stripe_events')
-    .set((eb) => ({
-      attempts: eb('attempts', '+', 1),
-      last_error: error.slice(0, 1000),
-      next_attempt_at: nextAttemptAt,
-    }))
+    .set({ last_error: error.slice(0, 1000), next_attempt_at: nextAttemptAt })
     .where('event_id', '=', eventId)
+    .execute();
+}
+
+/** Events that are not processed (pending, retrying or given up), newest first, for the dashboard. */
+export async function unprocessedStripeEvents(
+  db: Kysely<Database>,
+  limit: number,
+): Promise<StripeEventRow[]> {
+  return db
+    .selectFrom('ktrlplane.stripe_events')
+    .selectAll()
+    .where('processed_at', 'is', null)
+    .orderBy('received_at', 'desc')
+    .limit(limit)
     .execute();
 }
 

@@ -9,7 +9,7 @@ import { z } from 'zod';
  * The money amounts are what the prices in Stripe are set to; the cost engine (usage issue) uses
  * them for projections, Stripe remains what invoices.
  */
-export const PLAN_IDS = ['free', 'standard'] as const;
+export const PLAN_IDS = ['free', 'standard', 'premium'] as const;
 export type PlanId = (typeof PLAN_IDS)[number];
 
 const lookupKey = z.string().regex(/^[a-z0-9_]+$/, 'use lowercase letters, digits and underscores');
@@ -105,6 +105,52 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
         '100 resources',
         'Standard SKUs: up to 6 instances, event sinks',
         'Pay for instance-hours, API calls and storage as you go',
+      ],
+    },
+    premium: {
+      id: 'premium',
+      display_name: 'Premium',
+      description: 'For fleets: many projects and resources, the same usage-based prices as Standard.',
+      currency: 'usd',
+      base_price: { lookup_key: 'premium_base_monthly', unit_amount: 19900 },
+      metered: {
+        instance_hours_digital_twins: {
+          lookup_key: 'standard_instance_hours_digital_twins',
+          unit: 'instance-hour',
+          unit_amount: 4,
+          included: 0,
+        },
+        instance_hours_flows: {
+          lookup_key: 'standard_instance_hours_flows',
+          unit: 'instance-hour',
+          unit_amount: 2,
+          included: 0,
+        },
+        api_calls: {
+          lookup_key: 'standard_api_calls_per_1000',
+          unit: '1,000 API calls',
+          unit_amount: 5,
+          included: 10_000,
+        },
+        storage_gb_hours: {
+          lookup_key: 'standard_storage_gb_hours',
+          unit: 'GB-hour',
+          unit_amount: 0.02,
+          included: 0,
+        },
+      },
+      limits: {
+        projects: 100,
+        resources: 1000,
+        skus: ['free', 'standard'],
+        instances: 6,
+        api_calls_per_month: 100_000_000,
+      },
+      features: [
+        '100 projects',
+        '1,000 resources',
+        'Everything in Standard',
+        '10 million API calls included',
       ],
     },
   }),

@@ -27,7 +27,7 @@ export function effectivePlan(
 }
 
 /** Plans in order of what they allow; a plan satisfies a need for any plan at or below it. */
-const PLAN_RANK: Record<PlanId, number> = { free: 0, standard: 1 };
+const PLAN_RANK: Record<PlanId, number> = { free: 0, standard: 1, premium: 2 };
 
 export function planSatisfies(plan: Plan, needed: PlanId): boolean {
   return PLAN_RANK[plan.id] >= PLAN_RANK[needed];
