@@ -14,6 +14,7 @@ import { accessRoutes } from './routes/access.tsx';
 import { accountRoutes } from './routes/account.tsx';
 import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
+import { billingRoutes } from './routes/billing.tsx';
 import { deploymentRoutes } from './routes/deployments.tsx';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
@@ -26,6 +27,7 @@ import { projectsRoutes } from './routes/projects.tsx';
 import { resourcePagesRoutes } from './routes/resource-pages.tsx';
 import { resourceTypesRoutes } from './routes/resource-types.tsx';
 import { resourcesRoutes } from './routes/resources.tsx';
+import { stripeWebhookRoutes } from './routes/stripe-webhooks.ts';
 import { tokensRoutes } from './routes/tokens.tsx';
 
 export interface AppOptions {
@@ -45,6 +47,7 @@ const sharedRoutes = [
   tokensRoutes,
   resourcesRoutes,
   deploymentRoutes,
+  billingRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */
@@ -52,6 +55,14 @@ const apiOnlyRoutes = [permissionsRoutes, resourceTypesRoutes];
 
 /** Browser-facing sub-apps that have no /api/v1 twin (sign-in flows, the start page). */
 const pageRoutes = [homeRoutes, authRoutes, oidcRoutes, accountRoutes, invitationsRoutes];
+
+/** Where Stripe's hosted checkout and portal pages live (the local Stripe server serves its own). */
+function stripePageOrigins(config: AppDeps['config']): string[] {
+  if (!config.STRIPE_SECRET_KEY) return [];
+  return config.STRIPE_API_BASE
+    ? [new URL(config.STRIPE_API_BASE).origin]
+    : ['https://checkout.stripe.com', 'https://billing.stripe.com'];
+}
 
 /**
  * The composition root. Middleware order is DESIGN.md §3: request id → secure headers → body
@@ -86,7 +97,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         connectSrc: ["'self'"],
-        formAction: ["'self'"],
+        // Subscribing and managing payment post a form that redirects to Stripe's hosted pages.
+        formAction: ["'self'", ...stripePageOrigins(deps.config)],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
         objectSrc: ["'none'"],
@@ -105,6 +117,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
 
   // Before authentication: its bearer token is the metrics token, not an API credential.
   app.route('/', metricsRoutes);
+  // Also before authentication: Stripe authenticates by signing the body, not with a credential.
+  app.route('/', stripeWebhookRoutes);
   app.use(authentication());
   app.use(csrfProtection());
   app.use(loadNavigation());

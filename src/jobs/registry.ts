@@ -3,9 +3,19 @@ import { finishDeploymentsJob } from './finish-deployments.ts';
 import { housekeepingJob } from './housekeeping.ts';
 import type { Job } from './job.ts';
 import { probeHealthJob } from './probe-health.ts';
+import { processStripeEventsJob } from './process-stripe-events.ts';
+import { enforceBillingGraceJob, reconcileBillingJob } from './reconcile-billing.ts';
 
 /** Every scheduled job. wrangler.toml's [triggers] crons must list each schedule (a test checks). */
-export const jobs: readonly Job[] = [housekeepingJob, deliverMailJob, finishDeploymentsJob, probeHealthJob];
+export const jobs: readonly Job[] = [
+  housekeepingJob,
+  deliverMailJob,
+  finishDeploymentsJob,
+  probeHealthJob,
+  processStripeEventsJob,
+  reconcileBillingJob,
+  enforceBillingGraceJob,
+];
 
 export function jobsForCron(cron: string): Job[] {
   return jobs.filter((job) => job.schedule === cron);

@@ -6,6 +6,7 @@ import type { AppDeps } from '../../src/lib/app-env.ts';
 import type { AssetManifest } from '../../src/lib/assets.ts';
 import { manualClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { createStripeClient } from '../../src/services/stripe-client.ts';
 import { openTestDatabase, truncateData } from './test-database.ts';
 
 export const testAssets: AssetManifest = {
@@ -54,7 +55,8 @@ export function useTestApp(env: Record<string, string> = {}): TestContext {
         write: (line) => context.logs.push(JSON.parse(line)),
       }),
       assets: testAssets,
-      stripe: null,
+      // A Stripe client only when a test configures STRIPE_SECRET_KEY (the local Stripe server).
+      stripe: createStripeClient(config),
       runtime: 'node',
     };
     context.app = createApp(context.deps);

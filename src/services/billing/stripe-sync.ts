@@ -79,10 +79,12 @@ export interface SyncOutcome {
 export async function syncAccountFromStripe(
   db: Kysely<Database>,
   stripe: Stripe,
-  key: AccountKey,
+  accountKey: AccountKey,
   now: Date,
   actor: AuditActor = STRIPE_ACTOR,
 ): Promise<SyncOutcome> {
+  // Only the key: callers may pass a whole account row, whose other columns must not leak into inserts.
+  const key: AccountKey = { scope_type: accountKey.scope_type, scope_id: accountKey.scope_id };
   const account = await findBillingAccount(db, key);
   const customer = account?.stripe_customer_id;
   if (!customer) return { plan: 'free', subscriptionId: null, status: null, skipped: true };

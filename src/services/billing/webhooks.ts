@@ -73,7 +73,7 @@ export async function receiveStripeWebhook(
       secret,
       WEBHOOK_TOLERANCE_SECONDS,
       undefined,
-      Math.floor(now.getTime() / 1000),
+      now.getTime(),
     );
   } catch {
     throw new AppError(

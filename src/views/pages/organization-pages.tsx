@@ -91,12 +91,13 @@ export interface OrganizationView {
 
 export function organizationTabs(
   orgId: string,
-  current: 'projects' | 'access' | 'audit' | 'settings',
+  current: 'projects' | 'access' | 'audit' | 'billing' | 'settings',
   permissions: readonly string[],
 ) {
   const items = [
     { href: `/organizations/${orgId}`, label: 'Projects', current: current === 'projects' },
     { href: `/organizations/${orgId}/access`, label: 'Access', current: current === 'access' },
+    { href: `/organizations/${orgId}/billing`, label: 'Billing', current: current === 'billing' },
   ];
   if (permissions.includes('manage_access'))
     items.push({ href: `/organizations/${orgId}/audit`, label: 'Audit log', current: current === 'audit' });

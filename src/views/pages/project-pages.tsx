@@ -91,12 +91,13 @@ export function ProjectsPage(view: { projects: Array<ProjectSummary & { org_name
 
 export function projectTabs(
   projectId: string,
-  current: 'overview' | 'access' | 'settings',
+  current: 'overview' | 'access' | 'billing' | 'settings',
   permissions: readonly string[],
 ) {
   const items = [
     { href: `/projects/${projectId}`, label: 'Overview', current: current === 'overview' },
     { href: `/projects/${projectId}/access`, label: 'Access', current: current === 'access' },
+    { href: `/projects/${projectId}/billing`, label: 'Billing', current: current === 'billing' },
   ];
   if (permissions.includes('write'))
     items.push({

@@ -1,0 +1,235 @@
+import { type Context, Hono } from 'hono';
+import type Stripe from 'stripe';
+import {
+  type AccountKey,
+  countProjects,
+  countResourcesOfAccount,
+  findBillingAccount,
+  listInvoices,
+  listSubscriptions,
+} from '../db/billing.repository.ts';
+import { getOrganization } from '../db/organizations.repository.ts';
+import { getProject } from '../db/projects.repository.ts';
+import type { AppEnv } from '../lib/app-env.ts';
+import { currentPrincipal, requireAccess } from '../lib/auth-middleware.ts';
+import { conflict } from '../lib/errors.ts';
+import { redirectAfterWrite } from '../lib/forms.tsx';
+import { readBodyOrQuery } from '../lib/input.ts';
+import { representationFor, respond } from '../lib/negotiate.tsx';
+import { planFor, plans } from '../schemas/plans.ts';
+import { billingPolicyOf, effectivePlan } from '../services/billing/policy.ts';
+import { callStripe } from '../services/billing/stripe-errors.ts';
+import {
+  changePlan,
+  openPortal,
+  previewPlanChange,
+  setCancelAtPeriodEnd,
+  startCheckout,
+} from '../services/billing/subscriptions.ts';
+import type { AuthorizedScope } from '../services/rbac.ts';
+import {
+  ActivationStatus,
+  BillingPage,
+  CheckoutSuccessPage,
+  PlanChangePage,
+} from '../views/pages/billing-page.tsx';
+import { organizationTabs } from '../views/pages/organization-pages.tsx';
+import { projectTabs } from '../views/pages/project-pages.tsx';
+
+/**
+ * Billing of an organization — or of a project that pays for itself — at `/organizations/:orgId/
+ * billing` and `/projects/:projectId/billing` (also under /api/v1): the plan, subscription,
+ * invoices and limits (read), and subscribe / portal / change plan / cancel / resume, which need
+ * `manage_billing`. Without STRIPE_SECRET_KEY the page says billing is off and the writes answer
+ * 409. Stripe failures answer 503 with Retry-After (services/billing/stripe-errors.ts).
+ */
+export const billingRoutes = new Hono<AppEnv>();
+
+type Place = 'organization' | 'project';
+const PLACES: Array<{ place: Place; prefix: string; param: 'orgId' | 'projectId' }> = [
+  { place: 'organization', prefix: '/organizations/:orgId/billing', param: 'orgId' },
+  { place: 'project', prefix: '/projects/:projectId/billing', param: 'projectId' },
+];
+
+function accountKey(c: Context<AppEnv>, place: Place): AccountKey {
+  const scope = c.get('scope') as AuthorizedScope;
+  return { scope_type: place, scope_id: scope.id };
+}
+
+function baseOf(key: AccountKey): string {
+  return key.scope_type === 'organization'
+    ? `/organizations/${key.scope_id}/billing`
+    : `/projects/${key.scope_id}/billing`;
+}
+
+async function scopeName(c: Context<AppEnv>, place: Place): Promise<string> {
+  const { db } = c.get('deps');
+  return place === 'organization'
+    ? (await getOrganization(db, c.get('scope') as AuthorizedScope<'organization'>)).name
+    : (await getProject(db, c.get('scope') as AuthorizedScope<'project'>)).name;
+}
+
+/** The Stripe client, or 409 when billing is off on this installation. */
+function stripeOf(c: Context<AppEnv>): Stripe {
+  const stripe = c.get('deps').stripe;
+  if (!stripe)
+    throw conflict(
+      'Billing is not configured on this installation (no Stripe key); there is nothing to pay.',
+    );
+  return stripe;
+}
+
+async function billingView(c: Context<AppEnv>, place: Place, alert?: string) {
+  const { db, config } = c.get('deps');
+  const key = accountKey(c, place);
+  const scope = c.get('scope') as AuthorizedScope;
+  const account = await findBillingAccount(db, key);
+  const policy = billingPolicyOf(c.get('deps'));
+  const [subscriptions, invoices, resources, projects] = await Promise.all([
+    listSubscriptions(db, key),
+    listInvoices(db, key, 24),
+    countResourcesOfAccount(db, key),
+    place === 'organization' ? countProjects(db, key.scope_id) : Promise.resolve(null),
+  ]);
+  const permissions = [...scope.actions];
+  return {
+    base: baseOf(key),
+    scopeName: await scopeName(c, place),
+    tabs:
+      place === 'organization'
+        ? organizationTabs(key.scope_id, 'billing', permissions)
+        : projectTabs(key.scope_id, 'billing', permissions),
+    enabled: policy.enabled,
+    plan: effectivePlan(account, policy),
+    plans: Object.values(plans),
+    subscription:
+      subscriptions.find((s) => s.stripe_subscription_id === account?.stripe_subscription_id) ?? null,
+    invoices,
+    usage: { projects, resources },
+    pastDueSince: account?.past_due_since ?? null,
+    suspended: Boolean(account?.suspended_at),
+    graceDays: config.BILLING_GRACE_DAYS,
+    canManage: scope.actions.has('manage_billing'),
+    ...(alert ? { alert } : {}),
+  };
+}
+
+async function activation(c: Context<AppEnv>, place: Place) {
+  const { db } = c.get('deps');
+  const key = accountKey(c, place);
+  const account = await findBillingAccount(db, key);
+  const subscription = account?.stripe_subscription_id
+    ? (await listSubscriptions(db, key)).find(
+        (s) => s.stripe_subscription_id === account.stripe_subscription_id,
+      )
+    : undefined;
+  return {
+    base: baseOf(key),
+    plan: planFor(account?.plan ?? 'free').display_name,
+    status: subscription?.status ?? null,
+    active: subscription?.status === 'active' || subscription?.status === 'trialing',
+  };
+}
+
+function planField(body: unknown): string {
+  const plan = (body as Record<string, unknown> | null)?.plan;
+  return typeof plan === 'string' ? plan : '';
+}
+
+for (const { place, prefix, param } of PLACES) {
+  const read = requireAccess('read', place, param);
+  const manage = requireAccess('manage_billing', place, param);
+
+  billingRoutes.get(prefix, read, async (c) => {
+    const view = await billingView(c, place);
+    if (representationFor(c) === 'json') {
+      const { tabs: _tabs, plans: _plans, base: _base, ...data } = view;
+      return c.json({ ...data, plan: view.plan.id, limits: view.plan.limits });
+    }
+    return respond(c, view, BillingPage, { title: 'Billing' });
+  });
+
+  billingRoutes.post(`${prefix}/checkout`, manage, async (c) => {
+    const { db, clock, config } = c.get('deps');
+    const stripe = stripeOf(c);
+    const key = accountKey(c, place);
+    const url = await callStripe(async () =>
+      startCheckout(
+        db,
+        stripe,
+        key,
+        {
+          plan: planField(await readBodyOrQuery(c)),
+          name: await scopeName(c, place),
+          email: currentPrincipal(c).email ?? null,
+          baseUrl: config.BASE_URL,
+          returnPath: baseOf(key),
+        },
+        c.get('auditActor'),
+        clock.now(),
+      ),
+    );
+    if (representationFor(c) === 'json') return c.json({ url }, 201);
+    return redirectAfterWrite(c, url);
+  });
+
+  billingRoutes.get(`${prefix}/success`, read, async (c) => {
+    const view = await activation(c, place);
+    if (representationFor(c) === 'json') return c.json(view);
+    return respond(c, { ...view, scopeName: await scopeName(c, place) }, CheckoutSuccessPage, {
+      title: 'Subscription',
+    });
+  });
+
+  billingRoutes.get(`${prefix}/status`, read, async (c) => {
+    const view = await activation(c, place);
+    if (representationFor(c) === 'json') return c.json(view);
+    return c.html(<ActivationStatus {...view} />);
+  });
+
+  billingRoutes.post(`${prefix}/portal`, manage, async (c) => {
+    const { db, config } = c.get('deps');
+    const key = accountKey(c, place);
+    const url = await callStripe(() => openPortal(db, stripeOf(c), key, `${config.BASE_URL}${baseOf(key)}`));
+    if (representationFor(c) === 'json') return c.json({ url }, 201);
+    return redirectAfterWrite(c, url);
+  });
+
+  billingRoutes.get(`${prefix}/change`, manage, async (c) => {
+    const { db } = c.get('deps');
+    const key = accountKey(c, place);
+    const planId = c.req.query('plan') ?? '';
+    const preview = await callStripe(() => previewPlanChange(db, stripeOf(c), key, planId));
+    if (representationFor(c) === 'json') return c.json(preview);
+    return respond(
+      c,
+      { base: baseOf(key), scopeName: await scopeName(c, place), preview, plan: planFor(planId) },
+      PlanChangePage,
+      { title: 'Change plan' },
+    );
+  });
+
+  billingRoutes.post(`${prefix}/change`, manage, async (c) => {
+    const { db, clock } = c.get('deps');
+    const key = accountKey(c, place);
+    const planId = planField(await readBodyOrQuery(c));
+    await callStripe(() => changePlan(db, stripeOf(c), key, planId, c.get('auditActor'), clock.now()));
+    if (representationFor(c) === 'json') return c.json(await activation(c, place));
+    return redirectAfterWrite(c, baseOf(key));
+  });
+
+  for (const [action, cancel] of [
+    ['cancel', true],
+    ['resume', false],
+  ] as const) {
+    billingRoutes.post(`${prefix}/${action}`, manage, async (c) => {
+      const { db, clock } = c.get('deps');
+      const key = accountKey(c, place);
+      await callStripe(() =>
+        setCancelAtPeriodEnd(db, stripeOf(c), key, cancel, c.get('auditActor'), clock.now()),
+      );
+      if (representationFor(c) === 'json') return c.json(await activation(c, place));
+      return redirectAfterWrite(c, baseOf(key));
+    });
+  }
+}
