@@ -281,6 +281,22 @@ export async function unprocessedStripeEvents(
     .execute();
 }
 
+/** Which of these organizations are past due (for the banner on their pages), and suspended. */
+export async function pastDueOrganizations(
+  db: Kysely<Database>,
+  orgIds: readonly string[],
+): Promise<Array<{ org_id: string; suspended: boolean }>> {
+  if (orgIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('ktrlplane.billing_accounts')
+    .select(['scope_id', 'suspended_at'])
+    .where('scope_type', '=', 'organization')
+    .where('scope_id', 'in', [...orgIds])
+    .where('past_due_since', 'is not', null)
+    .execute();
+  return rows.map((row) => ({ org_id: row.scope_id, suspended: row.suspended_at !== null }));
+}
+
 // ——— Counting what plans limit ———
 
 /** Projects of an organization. */

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { pastDueOrganizations } from '../db/billing.repository.ts';
 import { listOrganizationsForUser } from '../db/organizations.repository.ts';
 import { findUserById } from '../db/users.repository.ts';
 import type { AppEnv } from './app-env.ts';
@@ -8,6 +9,8 @@ export interface Navigation {
   user: { name: string | null; email: string | null };
   organizations: Array<{ org_id: string; name: string }>;
   lastOrgId: string | null;
+  /** The user's organizations with an unpaid invoice: their pages show a banner. */
+  pastDue: Array<{ org_id: string; suspended: boolean }>;
 }
 
 /**
@@ -23,10 +26,15 @@ export function loadNavigation(): MiddlewareHandler<AppEnv> {
         listOrganizationsForUser(db, principal, clock.now()),
         findUserById(db, principal.userId),
       ]);
+      const pastDue = await pastDueOrganizations(
+        db,
+        organizations.map((org) => org.org_id),
+      );
       c.set('nav', {
         user: { name: principal.name, email: principal.email },
         organizations: organizations.map((org) => ({ org_id: org.org_id, name: org.name })),
         lastOrgId: user?.last_org_id ?? null,
+        pastDue,
       });
     }
     await next();

@@ -9,6 +9,25 @@ export interface PageContext {
   requestId: string;
   /** Present when someone is signed in. */
   nav?: HeaderNav | undefined;
+  /** The organization in view has an unpaid invoice. */
+  billingAlert?: { org_id: string; suspended: boolean } | undefined;
+}
+
+function PastDueBanner(props: { alert: { org_id: string; suspended: boolean } }) {
+  return (
+    <p
+      role="alert"
+      data-testid="past-due-banner"
+      class="mb-6 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-800 dark:bg-amber-950 dark:text-amber-200"
+    >
+      {props.alert.suspended
+        ? 'Paid resources of this organization are suspended: an invoice is unpaid. '
+        : 'An invoice of this organization is unpaid. '}
+      <a href={`/organizations/${props.alert.org_id}/billing`} class="font-medium underline">
+        Fix the payment
+      </a>
+    </p>
+  );
 }
 
 export function Layout(props: { page: PageContext; title: string; children: Child }) {
@@ -33,6 +52,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
         <Header nav={page.nav} faviconUrl={page.assets['favicon.svg']} />
         <div id="toasts" class="fixed right-4 top-4 z-50 flex flex-col gap-2" aria-live="polite" />
         <main id="main" class="mx-auto w-full max-w-6xl flex-1 px-4 py-8">
+          {page.billingAlert && <PastDueBanner alert={page.billingAlert} />}
           {props.children}
         </main>
         <footer class="border-t border-slate-200 py-4 text-center text-xs text-slate-500 dark:border-slate-800">

@@ -13,6 +13,8 @@ export function pageContext(c: Context<AppEnv>): PageContext {
     assets: c.get('deps').assets,
     requestId: c.get('requestId'),
     nav: nav ? { ...nav, currentOrgId } : undefined,
+    // Only on pages of the organization in view, and only when it is past due.
+    billingAlert: nav?.pastDue.find((entry) => entry.org_id === c.get('scope')?.orgId),
   };
 }
 

@@ -267,6 +267,10 @@ describe('billing with Stripe', () => {
     expect((await account())?.past_due_since).not.toBeNull();
     const page = await (await t.app.request('/organizations/acme/billing', { headers: as(ada) })).text();
     expect(page).toContain('An invoice is unpaid since');
+    // Every page of the organization carries the banner with a link to fix the payment.
+    const projectPage = await (await t.app.request('/projects/web', { headers: as(ada) })).text();
+    expect(projectPage).toContain('data-testid="past-due-banner"');
+    expect(projectPage).toContain('href="/organizations/acme/billing"');
     t.clock.advance(8 * 24 * 3600 * 1000);
     await runJob(
       { db: t.database.db, clock: t.clock, logger: t.deps.logger, config: t.deps.config },
@@ -290,6 +294,8 @@ describe('billing with Stripe', () => {
     await settle();
     expect(await account()).toMatchObject({ past_due_since: null, suspended_at: null });
     expect(await resource()).toMatchObject({ deployment_state: 'deployed', status: 'Deploying' });
+    const after = await (await t.app.request('/projects/web', { headers: as(ada) })).text();
+    expect(after).not.toContain('data-testid="past-due-banner"');
   });
 
   it('heals a missed webhook with a direct sync', async () => {
