@@ -73,6 +73,7 @@ const page = {
   assets: {
     'app.css': '/static/a.css',
     'htmx.js': '/static/h.js',
+    'htmx-sse.js': '/static/hs.js',
     'alpine.js': '/static/al.js',
     'favicon.svg': '/static/f.svg',
   },

@@ -7,6 +7,8 @@ const benches = [
   'bench/resources-list.ts',
   'bench/forms.tsx',
   'bench/observability.ts',
+  'bench/sse.ts',
+  'bench/webhooks.ts',
 ];
 for (const bench of benches) {
   console.log(`\n## ${bench}`);

@@ -12,6 +12,8 @@ const OUT_DIR = 'dist/public/static';
 const sources: Record<AssetName, string> = {
   'app.css': 'dist/tmp/app.css',
   'htmx.js': 'node_modules/htmx.org/dist/htmx.min.js',
+  // htmx 4's own SSE extension (live status on resource pages); it registers itself on load.
+  'htmx-sse.js': 'node_modules/htmx.org/dist/ext/hx-sse.min.js',
   'alpine.js': 'node_modules/@alpinejs/csp/dist/cdn.min.js',
   'favicon.svg': 'static-src/favicon.svg',
 };

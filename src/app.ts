@@ -1,10 +1,11 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
-import { NONCE, secureHeaders } from 'hono/secure-headers';
+import { secureHeaders } from 'hono/secure-headers';
 import { accessLog, requestLogger } from './lib/access-log.ts';
 import type { AppDeps, AppEnv } from './lib/app-env.ts';
 import { authentication, csrfProtection } from './lib/auth-middleware.ts';
+import { bufferedRandomBytes } from './lib/crypto.ts';
 import { handleError, handleNotFound } from './lib/error-handler.tsx';
 import { payloadTooLarge } from './lib/errors.ts';
 import { metricsExposed } from './lib/metrics.ts';
@@ -24,6 +25,7 @@ import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
 import { projectsRoutes } from './routes/projects.tsx';
+import { resourceEventsRoutes } from './routes/resource-events.tsx';
 import { resourcePagesRoutes } from './routes/resource-pages.tsx';
 import { resourceTypesRoutes } from './routes/resource-types.tsx';
 import { resourcesRoutes } from './routes/resources.tsx';
@@ -48,6 +50,7 @@ const sharedRoutes = [
   resourcesRoutes,
   deploymentRoutes,
   billingRoutes,
+  resourceEventsRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */
@@ -55,6 +58,19 @@ const apiOnlyRoutes = [permissionsRoutes, resourceTypesRoutes];
 
 /** Browser-facing sub-apps that have no /api/v1 twin (sign-in flows, the start page). */
 const pageRoutes = [homeRoutes, authRoutes, oidcRoutes, accountRoutes, invitationsRoutes];
+
+/**
+ * hono's NONCE (the page's scripts carry it; render-page.tsx reads it back), with its 128 random
+ * bits from the buffered draw: every response sends the CSP, so this runs on every request.
+ */
+function scriptNonce(c: Context<AppEnv>): string {
+  let nonce = c.get('secureHeadersNonce');
+  if (!nonce) {
+    nonce = btoa(String.fromCharCode(...bufferedRandomBytes(16)));
+    c.set('secureHeadersNonce', nonce);
+  }
+  return `'nonce-${nonce}'`;
+}
 
 /** Where Stripe's hosted checkout and portal pages live (the local Stripe server serves its own). */
 function stripePageOrigins(config: AppDeps['config']): string[] {
@@ -83,7 +99,10 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     c.set('deps', deps);
     c.set('log', requestLogger(c, deps.logger));
     await next();
-    if (!c.res.headers.get('Vary')) c.header('Vary', 'Accept, HX-Request');
+    // On the response's own headers: c.header() after the handler answered would rebuild the
+    // response around a stream of its body (on Node a full Response and a second copy of the body).
+    const headers = c.res.headers;
+    if (!headers.has('Vary')) headers.set('Vary', 'Accept, HX-Request');
   });
   app.use(accessLog({ metrics: deps.runtime !== 'workers' && metricsExposed(deps.config) }));
   app.use(
@@ -93,7 +112,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
       referrerPolicy: 'strict-origin-when-cross-origin',
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", NONCE],
+        scriptSrc: ["'self'", scriptNonce],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         connectSrc: ["'self'"],
@@ -106,14 +125,17 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
     }),
   );
   if (options.staticFiles) app.use('/static/*', options.staticFiles);
-  app.use(
-    bodyLimit({
-      maxSize: deps.config.BODY_LIMIT_BYTES,
-      onError: () => {
-        throw payloadTooLarge(deps.config.BODY_LIMIT_BYTES);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: deps.config.BODY_LIMIT_BYTES,
+    onError: () => {
+      throw payloadTooLarge(deps.config.BODY_LIMIT_BYTES);
+    },
+  });
+  // GET and HEAD requests have no body (the Fetch API refuses one), and asking for it would make
+  // the Node adapter build a full Request for nothing.
+  app.use(function limitRequestBody(c, next) {
+    return c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next);
+  });
 
   // Before authentication: its bearer token is the metrics token, not an API credential.
   app.route('/', metricsRoutes);

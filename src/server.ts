@@ -1,12 +1,16 @@
 import { writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
+import type { Kysely } from 'kysely';
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openNodeDatabase } from './db/dialects/node.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { postgresListener } from './db/notifications.ts';
+import type { Database } from './db/types.ts';
 import { jobs } from './jobs/registry.ts';
 import { markSchedulerStarted } from './jobs/run-job.ts';
 import { startScheduler } from './jobs/scheduler.ts';
@@ -14,11 +18,12 @@ import { MANIFEST_PATH, parseAssetManifest } from './lib/assets.ts';
 import { systemClock } from './lib/clock.ts';
 import { InFlightRequests } from './lib/in-flight.ts';
 import { KyselyTracingPlugin } from './lib/kysely-tracing-plugin.ts';
-import { createLogger } from './lib/logger.ts';
+import { createLogger, type Logger } from './lib/logger.ts';
 import { enableProcessMetrics, metricsExposed, setDatabasePoolStats } from './lib/metrics.ts';
 import { startTracing } from './lib/tracing.ts';
 import { readiness } from './routes/health.ts';
 import { createMetricsApp } from './routes/metrics.ts';
+import { ResourceEventHub } from './services/resource-events.ts';
 import { syncResourceTypes } from './services/resource-types.ts';
 import { createStripeClient } from './services/stripe-client.ts';
 
@@ -26,7 +31,22 @@ import { createStripeClient } from './services/stripe-client.ts';
 const PUBLIC_DIR = 'dist/public';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-async function main() {
+/** Something that runs beside the server in the same process (the demo's operator simulator). */
+export interface Companion {
+  stop(): Promise<void>;
+}
+
+export interface ServerExtras {
+  /** Runs once the database is migrated, before the server listens; stopped before the database closes. */
+  companion?: (ctx: {
+    db: Kysely<Database>;
+    config: Config;
+    logger: Logger;
+    stripeConfigured: boolean;
+  }) => Promise<Companion>;
+}
+
+export async function main(extras: ServerExtras = {}) {
   const startedAt = performance.now();
   const config = loadConfig(process.env);
   const logger = createLogger({
@@ -73,6 +93,18 @@ async function main() {
   }
   if (metricsExposed(config)) enableProcessMetrics();
 
+  // Live resource events for the SSE streams, started by the first stream: on a real Postgres one
+  // LISTEN connection wakes it (with a slow safety-net poll); PGlite has no second session to
+  // listen on, so one poll loop serves every stream of the process.
+  const listen =
+    database.kind === 'postgres' && config.DATABASE_URL ? postgresListener(config.DATABASE_URL) : undefined;
+  const resourceEvents = new ResourceEventHub({
+    db,
+    logger,
+    listen,
+    pollIntervalMs: listen ? 10_000 : 500,
+  });
+
   const assets = parseAssetManifest(JSON.parse(await readFile(`${PUBLIC_DIR}${MANIFEST_PATH}`, 'utf8')));
   const app = createApp(
     {
@@ -85,6 +117,7 @@ async function main() {
       stripe: createStripeClient(config),
       runtime: 'node',
       remoteAddress: (c) => getConnInfo(c).remote.address,
+      resourceEvents,
     },
     {
       staticFiles: serveStatic({
@@ -96,6 +129,9 @@ async function main() {
     },
   );
 
+  const companion = extras.companion
+    ? await extras.companion({ db, config, logger, stripeConfigured: config.STRIPE_SECRET_KEY !== undefined })
+    : null;
   const scheduler = config.JOBS_ENABLED
     ? startScheduler({ db, clock: systemClock, logger, config }, jobs)
     : null;
@@ -150,6 +186,7 @@ async function main() {
         await inFlight.drained();
         await scheduler?.stop();
         metricsServer?.close();
+        await companion?.stop();
         await database.close();
         await tracing?.shutdown();
         logger.info('stopped');
@@ -157,7 +194,13 @@ async function main() {
       })();
     });
     // Idle keep-alive sockets would hold close() open until they time out.
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    const closeIdle = () => {
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+    };
+    closeIdle();
+    // Event streams never finish by themselves: end them (clients reconnect with their cursor,
+    // to another instance), then let go of the sockets they leave idle.
+    void resourceEvents.close().then(() => setTimeout(closeIdle, 100));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -191,11 +234,13 @@ function stdoutLines(): (line: string) => void {
   };
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-  } else {
-    console.error('ktrlplane failed to start:', error);
-  }
-  process.exit(1);
-});
+// Started as the entry point (npm start); scripts/demo.ts imports main() and adds a companion.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  main().catch((error: unknown) => {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+    } else {
+      console.error('ktrlplane failed to start:', error);
+    }
+    process.exit(1);
+  });

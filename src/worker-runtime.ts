@@ -67,6 +67,7 @@ export async function handleFetch(
 ): Promise<Response> {
   const { config, logger, assets } = isolateState(env);
   const database = openDatabase(config);
+  let response: Response;
   try {
     const app = createApp({
       db: database.db,
@@ -80,10 +81,24 @@ export async function handleFetch(
       // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it past the edge.
       remoteAddress: (c) => c.req.header('CF-Connecting-IP'),
     });
-    return await app.fetch(request, env, ctx as never);
-  } finally {
+    response = await app.fetch(request, env, ctx as never);
+  } catch (error) {
     ctx.waitUntil(database.close());
+    throw error;
   }
+  // An event stream (routes/resource-events.tsx) reads the database until it ends: close it then.
+  if (response.body && response.headers.get('Content-Type')?.startsWith('text/event-stream')) {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    ctx.waitUntil(
+      response.body
+        .pipeTo(writable)
+        .catch(() => {})
+        .finally(() => database.close()),
+    );
+    return new Response(readable, response);
+  }
+  ctx.waitUntil(database.close());
+  return response;
 }
 
 export async function handleScheduled(

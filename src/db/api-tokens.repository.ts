@@ -1,71 +1,32 @@
-import type { Insertable, Kysely } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import type { ApiToken, ApiTokensTable, Database, User } from './types.ts';
 
 export async function insertApiToken(db: Kysely<Database>, token: Insertable<ApiTokensTable>): Promise<void> {
   await db.insertInto('ktrlplane.api_tokens').values(token).execute();
 }
 
+/** What authentication needs of a token's owner to make the principal. */
+export type TokenOwner = Pick<User, 'user_id' | 'email' | 'name' | 'is_platform_admin' | 'kind'>;
+
 /** The token and its owner, when the token exists, is not revoked and has not expired. */
 export async function findActiveApiToken(
   db: Kysely<Database>,
   tokenHash: string,
   now: Date,
-): Promise<{ token: ApiToken; user: User } | undefined> {
-  // One round trip for both: this runs on every API request.
-  const row = await db
-    .selectFrom('ktrlplane.api_tokens as t')
-    .innerJoin('ktrlplane.users as u', 'u.user_id', 't.user_id')
-    .select([
-      't.token_id',
-      't.token_hash',
-      't.user_id',
-      't.name as token_name',
-      't.scope_type',
-      't.scope_id',
-      't.access',
-      't.created_at as token_created_at',
-      't.expires_at',
-      't.last_used_at',
-      't.revoked_at',
-      'u.email',
-      'u.name',
-      'u.is_platform_admin',
-      'u.kind',
-      'u.last_org_id',
-      'u.last_project_id',
-      'u.created_at',
-      'u.updated_at',
-    ])
-    .where('t.token_hash', '=', tokenHash)
-    .where('t.revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]))
-    .executeTakeFirst();
+): Promise<{ token: ApiToken; user: TokenOwner } | undefined> {
+  // Every API request runs this: one round trip for the token and its owner, only the owner's
+  // columns the principal needs, and SQL written out rather than built (building this query cost
+  // more than reading its row). sql.table keeps the table in the statement's trace span.
+  const { rows } = await sql<ApiToken & Omit<TokenOwner, 'user_id' | 'name'> & { user_name: string | null }>`
+    SELECT t.*, u.email, u.name AS user_name, u.is_platform_admin, u.kind
+      FROM ${sql.table('ktrlplane.api_tokens')} t
+      JOIN ktrlplane.users u ON u.user_id = t.user_id
+     WHERE t.token_hash = ${tokenHash} AND t.revoked_at IS NULL
+       AND (t.expires_at IS NULL OR t.expires_at > ${now})`.execute(db);
+  const row = rows[0];
   if (!row) return undefined;
-  const token: ApiToken = {
-    token_id: row.token_id,
-    token_hash: row.token_hash,
-    user_id: row.user_id,
-    name: row.token_name,
-    scope_type: row.scope_type,
-    scope_id: row.scope_id,
-    access: row.access,
-    created_at: row.token_created_at,
-    expires_at: row.expires_at,
-    last_used_at: row.last_used_at,
-    revoked_at: row.revoked_at,
-  };
-  const user: User = {
-    user_id: row.user_id,
-    email: row.email,
-    name: row.name,
-    is_platform_admin: row.is_platform_admin,
-    kind: row.kind,
-    last_org_id: row.last_org_id,
-    last_project_id: row.last_project_id,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-  };
-  return { token, user };
+  const { email, user_name, is_platform_admin, kind, ...token } = row;
+  return { token, user: { user_id: token.user_id, email, name: user_name, is_platform_admin, kind } };
 }
 
 /** Records use at most once a minute, so a busy token does not write on every request. */

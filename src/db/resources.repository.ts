@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import { readingAssignments } from './permissions.repository.ts';
 import type { Database, DeploymentState, Resource } from './types.ts';
@@ -8,12 +8,11 @@ export async function listResourcesInProject(
   db: Kysely<Database>,
   scope: AuthorizedScope<'project'>,
 ): Promise<Resource[]> {
-  return db
-    .selectFrom('ktrlplane.resources')
-    .selectAll()
-    .where('project_id', '=', scope.id)
-    .orderBy('name')
-    .execute();
+  // Written out rather than built: the project's resource list is the API's hottest read.
+  // sql.table keeps the table in the statement's trace span.
+  const list = sql<Resource>`
+    SELECT * FROM ${sql.table('ktrlplane.resources')} WHERE project_id = ${scope.id} ORDER BY name`;
+  return (await list.execute(db)).rows;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { AuditActor } from '../services/audit.ts';
 import type { Runtime } from '../services/passwords.ts';
 import type { Principal } from '../services/principal.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
+import type { ResourceEventSource } from '../services/resource-events.ts';
 import type { AssetManifest } from './assets.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
@@ -27,6 +28,11 @@ export interface AppDeps {
   runtime: Runtime;
   /** The socket peer's address, where the runtime knows it (Node); see lib/client-ip.ts. */
   remoteAddress?: (c: Context) => string | undefined;
+  /**
+   * Live resource events for the SSE streams: the process-wide hub on Node (server.ts starts and
+   * closes it). Absent on Workers, where each stream polls the history table by itself.
+   */
+  resourceEvents?: ResourceEventSource;
 }
 
 export interface AppEnv {

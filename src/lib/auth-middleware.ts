@@ -45,7 +45,7 @@ export function authentication(): MiddlewareHandler<AppEnv> {
       ip: clientIp(c),
       userAgent: c.req.header('User-Agent') ?? null,
     });
-    if (principal) c.set('log', c.get('log').child({ user_id: principal.userId }));
+    // The request's logger already reads user_id from the principal (access-log.ts requestLogger).
     await next();
   };
 }

@@ -12,6 +12,26 @@ export function fromBase64url(text: string): Uint8Array {
   return Uint8Array.from(binary, (char) => char.charCodeAt(0));
 }
 
+const RANDOM_BLOCK_BYTES = 4096;
+let randomBlock = new Uint8Array(0);
+let randomOffset = 0;
+
+/**
+ * `length` random bytes for ids made on every request (trace and span ids, CSP nonces), drawn
+ * from the CSPRNG a block at a time the way Node's randomUUID buffers its entropy: one
+ * getRandomValues call per 4 KiB rather than one per id. Every byte is handed out once; read the
+ * bytes straight away (the view is of the shared block).
+ */
+export function bufferedRandomBytes(length: number): Uint8Array {
+  if (randomOffset + length > randomBlock.length) {
+    randomBlock = crypto.getRandomValues(new Uint8Array(Math.max(RANDOM_BLOCK_BYTES, length)));
+    randomOffset = 0;
+  }
+  const bytes = randomBlock.subarray(randomOffset, randomOffset + length);
+  randomOffset += length;
+  return bytes;
+}
+
 /** A random secret of `bytes` bytes, base64url encoded (32 bytes = 256 bits by default). */
 export function randomToken(bytes = 32): string {
   return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
@@ -24,7 +44,23 @@ export function randomSuffix(length = 4): string {
   return Array.from(bytes, (byte) => alphabet[byte % alphabet.length]).join('');
 }
 
+/**
+ * Node's one-shot hash (`crypto.hash`, Node 20.12+), where the runtime has it: a token is hashed
+ * on every API request, and WebCrypto's digest is asynchronous by design (a trip through the
+ * thread pool and back, many times the cost of hashing fifty bytes). Elsewhere (Workers) WebCrypto
+ * does the same job.
+ */
+interface NodeCrypto {
+  hash?: (algorithm: 'sha256', data: string, outputEncoding: 'hex') => string;
+}
+type WithBuiltins = { process?: { getBuiltinModule?: (id: string) => unknown } };
+const nodeHash = (
+  (globalThis as WithBuiltins).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
+)?.hash;
+
+/** SHA-256 of the text's UTF-8 bytes, as lowercase hex. */
 export async function sha256Hex(text: string): Promise<string> {
+  if (nodeHash) return nodeHash('sha256', text, 'hex');
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

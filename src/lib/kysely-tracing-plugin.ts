@@ -97,7 +97,10 @@ export function statementKind(node: RootOperationNode): string {
   return node.kind.replace(/Node$/, '');
 }
 
-/** The schema-qualified name of the statement's first table, when it has one. */
+/**
+ * The schema-qualified name of the statement's first table, when it has one (for raw SQL, when it
+ * names its table with `sql.table`).
+ */
 export function tableOf(node: RootOperationNode): string | undefined {
   const n = node as unknown as Record<string, unknown>;
   switch (node.kind) {
@@ -109,9 +112,22 @@ export function tableOf(node: RootOperationNode): string | undefined {
       return tableName(n.into);
     case 'UpdateQueryNode':
       return tableName(n.table) ?? tableName(firstFrom(n.from));
+    case 'RawNode':
+      return firstTableIn(n.parameters);
     default:
       return tableName(n.table);
   }
+}
+
+/** In raw SQL, the first table passed as `sql.table(...)` (a node, never the SQL text). */
+function firstTableIn(parameters: unknown): string | undefined {
+  if (!Array.isArray(parameters)) return undefined;
+  for (const parameter of parameters) {
+    const node = parameter as { kind?: string; parameters?: unknown };
+    const name = node.kind === 'RawNode' ? firstTableIn(node.parameters) : tableName(node);
+    if (name) return name;
+  }
+  return undefined;
 }
 
 function firstFrom(from: unknown): unknown {

@@ -20,7 +20,8 @@ export interface Navigation {
 export function loadNavigation(): MiddlewareHandler<AppEnv> {
   return async function navigation(c, next) {
     const principal = c.get('principal');
-    if (principal && c.req.method === 'GET' && representationFor(c) === 'page') {
+    // Also for form posts: a 4xx re-render or an error page is a full page with the header too.
+    if (principal && representationFor(c) === 'page') {
       const { db, clock } = c.get('deps');
       const [organizations, user] = await Promise.all([
         listOrganizationsForUser(db, principal, clock.now()),

@@ -26,6 +26,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
+import { bufferedRandomBytes } from './crypto.ts';
 import { scrubSecrets } from './logger.ts';
 
 /**
@@ -171,16 +172,19 @@ export function requestTracing(): MiddlewareHandler {
 let sdkRegistered = false;
 const TRACE_IDS_KEY = 'traceIds';
 
-function randomHex(bytes: number): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
+const HEX_OF_BYTE = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+function hexOf(bytes: Uint8Array, from: number, to: number): string {
   let hex = '';
-  for (const byte of buffer) hex += byte.toString(16).padStart(2, '0');
+  for (let i = from; i < to; i++) hex += HEX_OF_BYTE[bytes[i] ?? 0];
   return hex;
 }
 
+/** The caller's trace id (or a new one) and a new span id, from one draw of random bytes. */
 function idsForRequest(traceparent: string | undefined): { traceId: string; spanId: string } {
   const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
-  return { traceId: match?.[1] ?? randomHex(16), spanId: randomHex(8) };
+  const random = bufferedRandomBytes(match?.[1] ? 8 : 24);
+  return { traceId: match?.[1] ?? hexOf(random, 8, 24), spanId: hexOf(random, 0, 8) };
 }
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;

@@ -19,6 +19,7 @@ import { representationFor, respond } from '../lib/negotiate.tsx';
 import { planFor, plans } from '../schemas/plans.ts';
 import { billingPolicyOf, effectivePlan } from '../services/billing/policy.ts';
 import { callStripe } from '../services/billing/stripe-errors.ts';
+import { syncAccountFromStripe } from '../services/billing/stripe-sync.ts';
 import {
   changePlan,
   openPortal,
@@ -114,10 +115,20 @@ async function billingView(c: Context<AppEnv>, place: Place, alert?: string) {
   };
 }
 
+/** If webhooks do not arrive (say, local development without forwarding), look at Stripe itself. */
+const FALLBACK_SYNC_MS = 10_000;
+
 async function activation(c: Context<AppEnv>, place: Place) {
-  const { db } = c.get('deps');
+  const { db, stripe, clock, logger } = c.get('deps');
   const key = accountKey(c, place);
-  const account = await findBillingAccount(db, key);
+  let account = await findBillingAccount(db, key);
+  const stale = !account?.synced_at || clock.now().getTime() - account.synced_at.getTime() > FALLBACK_SYNC_MS;
+  if (stripe && account?.stripe_customer_id && !account.stripe_subscription_id && stale) {
+    await syncAccountFromStripe(db, stripe, key, clock.now()).catch((error: unknown) => {
+      logger.warn('billing status: sync from Stripe failed', { err: error });
+    });
+    account = await findBillingAccount(db, key);
+  }
   const subscription = account?.stripe_subscription_id
     ? (await listSubscriptions(db, key)).find(
         (s) => s.stripe_subscription_id === account.stripe_subscription_id,

@@ -290,6 +290,9 @@ async function reviewPage(c: Context<AppEnv>, draftId: unknown, failure?: AppErr
     ...reviewOfSettings(type, draft.settings_json, type.defaults as Record<string, unknown>),
     row: preview instanceof AppError ? {} : (preview.row as unknown as Record<string, unknown>),
     ...(problem ? { alert: problem.detail } : {}),
+    ...(typeof problem?.extensions.billing_url === 'string'
+      ? { billingUrl: problem.extensions.billing_url }
+      : {}),
   };
   return respond(c, review, ReviewPage, {
     title: `Review ${draft.basics.name}`,

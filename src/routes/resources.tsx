@@ -1,16 +1,19 @@
 import { type Context, Hono } from 'hono';
 import { getOrganizationName } from '../db/organizations.repository.ts';
 import { getProject, getProjectName } from '../db/projects.repository.ts';
+import { latestEventId, recentResourceEvents } from '../db/resource-deployments.repository.ts';
 import { getResource, listResourcesInProject } from '../db/resources.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireAccess } from '../lib/auth-middleware.ts';
 import { AppError, badRequest } from '../lib/errors.ts';
 import { fieldErrors, redirectAfterWrite } from '../lib/forms.tsx';
 import { parseInput, readBody, readBodyOrQuery } from '../lib/input.ts';
+import { withIsoTimestamps } from '../lib/json.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { createResourceInput, updateResourceInput } from '../schemas/resources.ts';
 import { confirmDeleteInput } from '../schemas/tenancy.ts';
 import { billingPolicyOf } from '../services/billing/policy.ts';
+import { summarizeDeployment } from '../services/deployment-status.ts';
 import { idempotent } from '../services/idempotency.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import {
@@ -29,6 +32,9 @@ import { deleteResourceForm, ResourceDetailPage, ResourceListPage } from '../vie
  * ({resource_id?, name, type, sku, settings_json} in, the row out); secrets never come back out.
  */
 export const resourcesRoutes = new Hono<AppEnv>();
+
+/** Status transitions the resource page shows; its event stream adds newer ones live. */
+const TIMELINE_LENGTH = 20;
 
 const projectScope = (c: Context<AppEnv>) => c.get('scope') as AuthorizedScope<'project'>;
 const resourceScope = (c: Context<AppEnv>) => c.get('scope') as AuthorizedScope<'resource'>;
@@ -56,17 +62,29 @@ resourcesRoutes.get(
   '/projects/:projectId/resources',
   requireAccess('read', 'project', 'projectId'),
   async (c) => {
-    const { db } = c.get('deps');
+    const { db, clock, config } = c.get('deps');
     const scope = projectScope(c);
     const resources = (await listResourcesInProject(db, scope)).map(viewOfResource);
-    if (representationFor(c) === 'json') return c.json(resources);
-    const [project, organizationName] = await Promise.all([
+    // The same JSON, with the timestamps written ahead of JSON.stringify (lib/json.ts says why).
+    if (representationFor(c) === 'json') return c.json(resources.map(withIsoTimestamps));
+    const [project, organizationName, eventsAfter] = await Promise.all([
       getProject(db, scope),
       getOrganizationName(db, scope),
+      latestEventId(db),
     ]);
+    const now = clock.now();
+    const summaries = Object.fromEntries(
+      resources.map((r) => [r.resource_id, summarizeDeployment(r, now, config.STUCK_AFTER_SECONDS)]),
+    );
     return respond(
       c,
-      { project, organizationName, resources, canCreate: scope.actions.has('write') },
+      {
+        project,
+        organizationName,
+        resources,
+        canCreate: scope.actions.has('write'),
+        live: { summaries, eventsAfter },
+      },
       ResourceListPage,
       { title: `${project.name} resources` },
     );
@@ -112,15 +130,22 @@ resourcesRoutes.get(
   '/projects/:projectId/resources/:resourceId',
   requireAccess('read', 'resource', 'resourceId'),
   async (c) => {
-    const { db } = c.get('deps');
+    const { db, clock, config } = c.get('deps');
     const scope = resourceScope(c);
     const resource = viewOfResource(await getResource(db, scope));
     c.header('ETag', etagOf(resource));
     if (representationFor(c) === 'json') return c.json(resource);
-    const projectName = await getProjectName(db, scope);
-    return respond(c, { resource, projectName, permissions: [...scope.actions] }, ResourceDetailPage, {
-      title: resource.name,
-    });
+    const [projectName, timeline] = await Promise.all([
+      getProjectName(db, scope),
+      recentResourceEvents(db, scope, TIMELINE_LENGTH),
+    ]);
+    const summary = summarizeDeployment(resource, clock.now(), config.STUCK_AFTER_SECONDS);
+    return respond(
+      c,
+      { resource, projectName, permissions: [...scope.actions], live: { summary, timeline } },
+      ResourceDetailPage,
+      { title: resource.name },
+    );
   },
 );
 

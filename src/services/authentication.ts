@@ -15,7 +15,10 @@ const SESSION_TOUCH_MS = 5 * 60_000;
 /** An API token's last-used time is written at most this often. */
 const TOKEN_TOUCH_MS = 60_000;
 
-function userPrincipal(user: User, via: Principal['via']): Principal {
+function userPrincipal(
+  user: Pick<User, 'user_id' | 'email' | 'name' | 'kind' | 'is_platform_admin'>,
+  via: Principal['via'],
+): Principal {
   return {
     userId: user.user_id,
     email: user.email,
@@ -39,15 +42,14 @@ export async function principalFromBearer(deps: AppDeps, credential: string): Pr
     if (!found.token.last_used_at || now.getTime() - found.token.last_used_at.getTime() > TOKEN_TOUCH_MS) {
       await touchApiToken(deps.db, found.token.token_id, now);
     }
-    return {
-      ...userPrincipal(found.user, 'api-token'),
-      token: {
-        tokenId: found.token.token_id,
-        scopeType: found.token.scope_type,
-        scopeId: found.token.scope_id,
-        access: found.token.access,
-      },
+    const principal = userPrincipal(found.user, 'api-token');
+    principal.token = {
+      tokenId: found.token.token_id,
+      scopeType: found.token.scope_type,
+      scopeId: found.token.scope_id,
+      access: found.token.access,
     };
+    return principal;
   }
   const identity = await verifyAccessToken(deps.config, credential, now);
   if (!identity) return null;
@@ -65,5 +67,7 @@ export async function principalFromSession(c: Context, deps: AppDeps): Promise<P
   if (!found) return null;
   if (now.getTime() - found.lastSeenAt.getTime() > SESSION_TOUCH_MS)
     await touchSession(deps.db, sessionHash, now);
-  return { ...userPrincipal(found.user, 'session'), sessionHash };
+  const principal = userPrincipal(found.user, 'session');
+  principal.sessionHash = sessionHash;
+  return principal;
 }

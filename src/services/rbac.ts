@@ -104,7 +104,8 @@ export async function authorize<T extends TenantScopeType>(
       `You may see this ${nouns[type]} but not ${describe(action)} it; ask an Owner for a role that allows it.`,
     );
   }
-  return { ...chain, type, id, actions: new Set(actions) } as unknown as AuthorizedScope<T>;
+  // Object.assign, not a spread with more keys: V8 builds the latter on a slow path (every request).
+  return Object.assign({}, chain, { type, id, actions: new Set(actions) }) as unknown as AuthorizedScope<T>;
 }
 
 function describe(action: Action): string {

@@ -2,10 +2,12 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DatabaseHandle } from '../../src/db/dialects/node.ts';
+import { postgresListener } from '../../src/db/notifications.ts';
 import type { AppDeps } from '../../src/lib/app-env.ts';
 import type { AssetManifest } from '../../src/lib/assets.ts';
 import { manualClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { type EventStreamOptions, ResourceEventHub } from '../../src/services/resource-events.ts';
 import { createStripeClient } from '../../src/services/stripe-client.ts';
 import { openTestDatabase, truncateData } from './test-database.ts';
 
@@ -13,13 +15,16 @@ export const testAssets: AssetManifest = {
   'app.css': '/static/app.test.css',
   'htmx.js': '/static/htmx.test.js',
   'alpine.js': '/static/alpine.test.js',
+  'htmx-sse.js': '/static/htmx-sse.test.js',
   'favicon.svg': '/static/favicon.test.svg',
 };
 
 export interface TestContext {
   app: ReturnType<typeof createApp>;
   deps: AppDeps;
-  database: DatabaseHandle;
+  database: DatabaseHandle & { url?: string };
+  /** The app's resource event hub: LISTEN on a real server (10 s safety-net poll), a fast poll on PGlite. */
+  events: ResourceEventHub;
   clock: ReturnType<typeof manualClock>;
   /** Every log line the app wrote during the current test, parsed. */
   logs: Array<Record<string, unknown>>;
@@ -29,7 +34,10 @@ export interface TestContext {
  * Registers hooks that give each test file its own migrated database and each test empty tables
  * (the seeded roles stay), and returns the context the hooks fill in.
  */
-export function useTestApp(env: Record<string, string> = {}): TestContext {
+export function useTestApp(
+  env: Record<string, string> = {},
+  options: { eventStreams?: Partial<EventStreamOptions> } = {},
+): TestContext {
   const context = { logs: [] } as unknown as TestContext;
   beforeAll(async () => {
     context.database = await openTestDatabase();
@@ -44,20 +52,30 @@ export function useTestApp(env: Record<string, string> = {}): TestContext {
       PLAN_WITHOUT_BILLING: 'standard',
       ...env,
     });
+    const logger = createLogger({
+      level: 'debug',
+      format: 'json',
+      write: (line) => context.logs.push(JSON.parse(line)),
+    });
+    const url = context.database.url;
+    context.events = new ResourceEventHub({
+      db: context.database.db,
+      logger,
+      listen: url ? postgresListener(url) : undefined,
+      pollIntervalMs: url ? 10_000 : 25,
+      stream: options.eventStreams,
+    });
     context.deps = {
       db: context.database.db,
       dbKind: context.database.kind,
       config,
       clock: context.clock,
-      logger: createLogger({
-        level: 'debug',
-        format: 'json',
-        write: (line) => context.logs.push(JSON.parse(line)),
-      }),
+      logger,
       assets: testAssets,
       // A Stripe client only when a test configures STRIPE_SECRET_KEY (the local Stripe server).
       stripe: createStripeClient(config),
       runtime: 'node',
+      resourceEvents: context.events,
     };
     context.app = createApp(context.deps);
   });
@@ -66,6 +84,7 @@ export function useTestApp(env: Record<string, string> = {}): TestContext {
     await truncateData(context.database.db);
   });
   afterAll(async () => {
+    await context.events?.close();
     await context.database?.close();
   });
   return context;

@@ -9,9 +9,10 @@ export const usingPostgresServer = Boolean(process.env.TEST_DATABASE_URL);
 
 /**
  * A migrated database of the test file's own: a clone of the template on a real server, or a
- * PGlite loaded from the migrated snapshot. Closing it drops the clone.
+ * PGlite loaded from the migrated snapshot. Closing it drops the clone. `url` is the clone's
+ * address on a real server (for a second session, such as a LISTEN connection).
  */
-export async function openTestDatabase(): Promise<DatabaseHandle> {
+export async function openTestDatabase(): Promise<DatabaseHandle & { url?: string }> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
     const snapshot = await readFile(inject('pgliteSnapshot'));
@@ -25,6 +26,7 @@ export async function openTestDatabase(): Promise<DatabaseHandle> {
   const handle = openPostgres(databaseUrl(serverUrl, name), { max: 5, onIdleClientError: () => {} });
   return {
     ...handle,
+    url: databaseUrl(serverUrl, name),
     close: async () => {
       await handle.close();
       await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin.db);

@@ -33,6 +33,9 @@ const OWNER_QUERY: Record<string, string> = {
   'GET /projects/:projectId/resources/new/configure': '?type=Konnektr.Flows&sku=free&name=Flow',
   'GET /projects/:projectId/resources/new/review': '?draft=draft-new',
   'GET /projects/:projectId/resources/:resourceId/settings/review': '?draft=draft-edit',
+  // Event streams run until the client hangs up; once=1 sends what is stored and ends.
+  'GET /projects/:projectId/events': '?once=1',
+  'GET /projects/:projectId/resources/:resourceId/events': '?once=1',
 };
 
 /** Readable routes that answer the owner something else than 200 here, and why. */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/db/dialects/node.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
+import { jobsForCron } from '../../src/jobs/registry.ts';
 import { iterationsOf, WORKERS_MAX_ITERATIONS } from '../../src/services/passwords.ts';
 import { databaseUrl } from '../helpers/pg-urls.ts';
 import { startWsProxy } from '../helpers/ws-proxy.ts';
@@ -101,18 +102,80 @@ describe('the Workers build in workerd', () => {
     expect(iterationsOf(credential.password_hash)).toBe(WORKERS_MAX_ITERATIONS);
   });
 
+  it('streams resource status events, each stream polling the history table by its cursor', async () => {
+    const signup = await mf.dispatchFetch('http://localhost/auth/signup', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', Origin: 'http://localhost' },
+      body: JSON.stringify({ email: 'streams@example.com', name: 'Streams', password: 'a long passphrase' }),
+    });
+    expect(signup.status).toBe(201);
+    const { user } = (await signup.json()) as { user: { user_id: string } };
+    const cookie = (signup.headers.get('Set-Cookie') ?? '').split(';')[0] ?? '';
+    await database.db.insertInto('ktrlplane.organizations').values({ org_id: 'org-w', name: 'W' }).execute();
+    await database.db
+      .insertInto('ktrlplane.role_assignments')
+      .values({
+        user_id: user.user_id,
+        role_id: 'owner',
+        scope_type: 'organization',
+        scope_id: 'org-w',
+        expires_at: null,
+        created_by: null,
+      })
+      .execute();
+    await database.db
+      .insertInto('ktrlplane.projects')
+      .values({ project_id: 'proj-w', org_id: 'org-w', name: 'W' })
+      .execute();
+    await database.db
+      .insertInto('ktrlplane.resources')
+      .values({
+        resource_id: 'res-w',
+        project_id: 'proj-w',
+        name: 'W',
+        type: 'Konnektr.Flows',
+        settings_json: {},
+      })
+      .execute();
+
+    const res = await mf.dispatchFetch('http://localhost/projects/proj-w/resources/res-w/events', {
+      headers: { Cookie: cookie },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/event-stream/);
+    // What db-query-operator does: a raw status UPDATE.
+    await sql`UPDATE ktrlplane.resources SET status = 'Progressing' WHERE resource_id = 'res-w'`.execute(
+      database.db,
+    );
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const deadline = Date.now() + 15_000;
+    while (!text.includes('"status":"Progressing"') && Date.now() < deadline) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    await reader.cancel();
+    expect(text).toMatch(/event: status\ndata: \{"event_id":\d+,"resource_id":"res-w"/);
+    expect(text).toContain('"status":"Progressing"');
+  });
+
   it('runs the scheduled jobs of a cron trigger and records them in Postgres', async () => {
     // Miniflare's Fetcher type omits scheduled(); workerd's Fetcher has it.
     const worker = (await mf.getWorker()) as unknown as {
       scheduled(options: { cron: string; scheduledTime: Date }): Promise<unknown>;
     };
     await worker.scheduled({ cron: housekeepingJob.schedule, scheduledTime: new Date() });
-    const runs = await database.db.selectFrom('ktrlplane.job_runs').selectAll().execute();
-    expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({
-      job: 'housekeeping',
-      outcome: 'succeeded',
-      trigger: `cron:${housekeepingJob.schedule}`,
-    });
+    // Every job on that schedule runs (housekeeping and enforce-billing-grace share it).
+    const runs = await database.db.selectFrom('ktrlplane.job_runs').selectAll().orderBy('job').execute();
+    const expected = jobsForCron(housekeepingJob.schedule)
+      .map((job) => job.name)
+      .sort();
+    expect(runs.map((run) => run.job)).toEqual(expected);
+    expect(expected).toContain('housekeeping');
+    for (const run of runs) {
+      expect(run).toMatchObject({ outcome: 'succeeded', trigger: `cron:${housekeepingJob.schedule}` });
+    }
   });
 });

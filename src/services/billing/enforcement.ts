@@ -7,7 +7,7 @@ import {
 } from '../../db/billing.repository.ts';
 import type { Database } from '../../db/types.ts';
 import { AppError, unprocessable } from '../../lib/errors.ts';
-import { planNeededForSku } from '../../schemas/plans.ts';
+import { planNeededForSku, plans } from '../../schemas/plans.ts';
 import type { ResourceTypeDefinition } from '../../schemas/resource-types/resource-type.ts';
 import { type BillingPolicy, effectivePlan, planSatisfies } from './policy.ts';
 
@@ -78,7 +78,7 @@ export async function enforceResourceLimits(
     throw new AppError(
       402,
       'Payment Required',
-      `The "${resource.sku}" SKU needs the ${needed} plan; this ${key.scope_type} is on ${plan.display_name}. Subscribe on the billing page (${url}), then try again.`,
+      `The "${resource.sku}" SKU needs the ${plans[needed].display_name} plan; this ${key.scope_type} is on ${plan.display_name}. Subscribe on the billing page (${url}), then try again.`,
       [{ pointer: '/sku', message: `needs the ${needed} plan` }],
       {},
       { needed_plan: needed, billing_url: url },

@@ -169,7 +169,7 @@ export function BillingPage(view: BillingView) {
               <thead class="text-xs text-slate-500">
                 <tr>
                   <th class="py-1">Number</th>
-                  <th class="py-1">Period</th>
+                  <th class="py-1">Date</th>
                   <th class="py-1">Status</th>
                   <th class="py-1 text-right">Amount</th>
                   <th class="py-1" />
@@ -179,9 +179,7 @@ export function BillingPage(view: BillingView) {
                 {view.invoices.map((invoice) => (
                   <tr>
                     <td class="py-1">{invoice.number ?? invoice.stripe_invoice_id}</td>
-                    <td class="py-1">
-                      {day(invoice.period_start)} – {day(invoice.period_end)}
-                    </td>
+                    <td class="py-1">{day(invoice.created_at)}</td>
                     <td class="py-1">{invoice.status}</td>
                     <td class="py-1 text-right tabular-nums">
                       {money(invoice.amount_due, invoice.currency)}

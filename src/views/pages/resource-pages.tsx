@@ -1,29 +1,11 @@
 import type { ProjectSummary } from '../../db/projects.repository.ts';
+import type { DeploymentEvent } from '../../db/resource-deployments.repository.ts';
+import type { DeploymentSummary } from '../../services/deployment-status.ts';
 import type { ResourceView } from '../../services/resources.ts';
 import { DeleteConfirmation } from '../components/delete-confirmation.tsx';
 import { Button, Card, type FieldErrors, PageHeader, TextField } from '../components/form.tsx';
+import { DeploymentPanel, LiveStatusBadge, LiveUpdates, Timeline } from '../components/resource-status.tsx';
 import { Tabs } from '../components/tabs.tsx';
-
-const statusTone: Record<string, string> = {
-  Healthy: 'bg-emerald-100 text-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-300',
-  Running: 'bg-emerald-100 text-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-300',
-  Creating: 'bg-sky-100 text-sky-800 dark:bg-sky-900/40 dark:text-sky-300',
-  Updating: 'bg-sky-100 text-sky-800 dark:bg-sky-900/40 dark:text-sky-300',
-  Pending: 'bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-300',
-  Degraded: 'bg-amber-100 text-amber-800 dark:bg-amber-900/40 dark:text-amber-300',
-  Error: 'bg-rose-100 text-rose-800 dark:bg-rose-900/40 dark:text-rose-300',
-  Failed: 'bg-rose-100 text-rose-800 dark:bg-rose-900/40 dark:text-rose-300',
-};
-
-export function StatusBadge(props: { status: string }) {
-  return (
-    <span
-      class={`inline-flex rounded-full px-2 py-0.5 text-xs font-medium ${statusTone[props.status] ?? statusTone.Pending}`}
-    >
-      {props.status}
-    </span>
-  );
-}
 
 function when(date: Date): string {
   return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -34,6 +16,11 @@ export interface ResourceListView {
   organizationName: string;
   resources: ResourceView[];
   canCreate: boolean;
+  /**
+   * Live badges: each resource's deployment summary and the event id the page was rendered at
+   * (the project's event stream resumes after it, so nothing between render and connect is lost).
+   */
+  live?: { summaries: Record<string, DeploymentSummary>; eventsAfter: number };
 }
 
 export function ResourceListPage(view: ResourceListView) {
@@ -58,6 +45,11 @@ export function ResourceListPage(view: ResourceListView) {
           </a>
         }
       />
+      {view.live && (
+        <LiveUpdates
+          url={`/projects/${view.project.project_id}/events?format=html&after=${view.live.eventsAfter}`}
+        />
+      )}
       {view.resources.length === 0 ? (
         <p class="rounded-lg border border-dashed border-slate-300 p-6 text-sm text-slate-600 dark:border-slate-700 dark:text-slate-300">
           No resources in this project yet.
@@ -99,7 +91,11 @@ export function ResourceListPage(view: ResourceListView) {
                   <td class="px-4 py-2">{resource.type}</td>
                   <td class="px-4 py-2">{resource.sku}</td>
                   <td class="px-4 py-2">
-                    <StatusBadge status={resource.status} />
+                    <LiveStatusBadge
+                      resourceId={resource.resource_id}
+                      summary={view.live?.summaries[resource.resource_id] ?? null}
+                      status={resource.status}
+                    />
                   </td>
                   <td class="px-4 py-2 tabular-nums text-slate-500">{when(resource.updated_at)}</td>
                 </tr>
@@ -117,6 +113,11 @@ export interface ResourceDetailView {
   projectName: string;
   permissions: string[];
   deleteErrors?: FieldErrors;
+  /**
+   * The deployment summary and the latest status transitions (newest first); with them the page
+   * follows the resource's event stream from the newest one shown.
+   */
+  live?: { summary: DeploymentSummary; timeline: DeploymentEvent[] };
 }
 
 export function resourceTabs(
@@ -138,6 +139,7 @@ export function resourceTabs(
 
 export function ResourceDetailPage(view: ResourceDetailView) {
   const r = view.resource;
+  const live = view.live;
   return (
     <div>
       <PageHeader
@@ -150,6 +152,11 @@ export function ResourceDetailPage(view: ResourceDetailView) {
         subtitle={<code>{r.resource_id}</code>}
       />
       {resourceTabs(r, 'overview')}
+      {live && (
+        <LiveUpdates
+          url={`/projects/${r.project_id}/resources/${r.resource_id}/events?format=html&after=${live.timeline[0]?.event_id ?? 0}`}
+        />
+      )}
       <div class="grid gap-6 lg:grid-cols-3">
         <Card title="Overview">
           <dl class="grid grid-cols-3 gap-y-2 text-sm">
@@ -159,7 +166,7 @@ export function ResourceDetailPage(view: ResourceDetailView) {
             <dd class="col-span-2">{r.sku}</dd>
             <dt class="text-slate-500">Status</dt>
             <dd class="col-span-2">
-              <StatusBadge status={r.status} />
+              <LiveStatusBadge resourceId={r.resource_id} summary={live?.summary ?? null} status={r.status} />
             </dd>
             {r.error_message && (
               <>
@@ -183,7 +190,19 @@ export function ResourceDetailPage(view: ResourceDetailView) {
             <dd class="col-span-2">{when(r.updated_at)}</dd>
           </dl>
         </Card>
-        <div class="lg:col-span-2">
+        {live && (
+          <>
+            <Card title="Deployment">
+              <DeploymentPanel resourceId={r.resource_id} summary={live.summary} />
+            </Card>
+            <Card title="Status history">
+              <div class="max-h-80 overflow-auto">
+                <Timeline resourceId={r.resource_id} events={live.timeline} />
+              </div>
+            </Card>
+          </>
+        )}
+        <div class={live ? 'lg:col-span-3' : 'lg:col-span-2'}>
           <Card title="Settings">
             <pre class="max-h-96 overflow-auto rounded bg-slate-50 p-3 text-xs dark:bg-slate-950">
               {JSON.stringify(r.settings_json, null, 2)}

@@ -214,6 +214,8 @@ export interface ReviewView {
   changes: SettingsChange[];
   row: Record<string, unknown>;
   alert?: string;
+  /** Set when the plan does not allow this resource (402): where to subscribe. */
+  billingUrl?: string;
 }
 
 export function ReviewPage(view: ReviewView) {
@@ -226,6 +228,16 @@ export function ReviewPage(view: ReviewView) {
       />
       <Steps current={3} />
       <FormAlert message={view.alert} />
+      {view.billingUrl && (
+        <p class="mb-4">
+          <a
+            href={view.billingUrl}
+            class="inline-flex rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500"
+          >
+            Go to billing
+          </a>
+        </p>
+      )}
       <div class="grid gap-6 lg:grid-cols-2">
         <Card title="Settings">
           <SettingsDocument settings={view.maskedSettings} id="review-settings" />

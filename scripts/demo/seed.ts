@@ -1,0 +1,106 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../../src/config.ts';
+import type { Database } from '../../src/db/types.ts';
+import { findUserByEmail } from '../../src/db/users.repository.ts';
+import type { Clock } from '../../src/lib/clock.ts';
+import { getResourceType } from '../../src/schemas/resource-types/registry.ts';
+import { signUp } from '../../src/services/accounts.ts';
+import type { AuditActor } from '../../src/services/audit.ts';
+import type { BillingPolicy } from '../../src/services/billing/policy.ts';
+import { undeployResource } from '../../src/services/deployments.ts';
+import { authorize } from '../../src/services/rbac.ts';
+import { createResource } from '../../src/services/resources.ts';
+import { createOrganization, createProject } from '../../src/services/tenancy.ts';
+
+/**
+ * Demo data for `npm run demo`: a user whose credentials the demo prints, an organization, a
+ * project, and resources of each type that the operator simulator takes through different states
+ * (healthy, failing, undeployed). Idempotent: a second run finds the user and changes nothing.
+ */
+export const DEMO_EMAIL = 'demo@ktrlplane.local';
+export const DEMO_PASSWORD = 'demo-password-1234';
+/** The resource the simulator makes fail, to show a Degraded deployment. */
+export const DEMO_DEGRADED = 'flow-broken';
+
+const DEMO_ACTOR: AuditActor = {
+  actorType: 'system',
+  actorId: 'demo',
+  actorLabel: 'npm run demo',
+  requestId: null,
+  ip: null,
+  userAgent: null,
+};
+
+function presetSettings(type: string, presetId: string): Record<string, unknown> {
+  const preset = getResourceType(type)?.presets.find((p) => p.id === presetId);
+  if (!preset) throw new Error(`demo: no preset ${presetId} of ${type}`);
+  return preset.settings as Record<string, unknown>;
+}
+
+export async function seedDemo(deps: {
+  db: Kysely<Database>;
+  config: Config;
+  clock: Clock;
+  policy: BillingPolicy;
+}): Promise<{ created: boolean }> {
+  const { db, clock, policy } = deps;
+  if (await findUserByEmail(db, DEMO_EMAIL)) return { created: false };
+  const { user } = await signUp(
+    { ...deps, runtime: 'node', config: { ...deps.config, SIGNUP_MODE: 'open' } },
+    { email: DEMO_EMAIL, name: 'Demo User', password: DEMO_PASSWORD },
+    DEMO_ACTOR,
+  );
+  const principal = {
+    userId: user.user_id,
+    email: DEMO_EMAIL,
+    name: 'Demo User',
+    kind: 'user' as const,
+    isPlatformAdmin: false,
+    via: 'session' as const,
+  };
+  await createOrganization(
+    db,
+    { userId: user.user_id },
+    { name: 'Demo Org', org_id: 'demo' },
+    DEMO_ACTOR,
+    clock.now(),
+  );
+  const org = await authorize(db, principal, 'write', 'organization', 'demo', clock.now());
+  await createProject(
+    db,
+    org,
+    { name: 'Playground', project_id: 'playground', description: 'Resources the operator simulator runs' },
+    DEMO_ACTOR,
+    clock.now(),
+    policy,
+  );
+  const project = await authorize(db, principal, 'write', 'project', 'playground', clock.now());
+  const resources = [
+    { resource_id: 'twin-graph', name: 'Twin graph', type: 'Konnektr.DigitalTwins', preset: 'production-ha' },
+    { resource_id: 'flow-small', name: 'Small flow', type: 'Konnektr.Flows', preset: 'small' },
+    { resource_id: DEMO_DEGRADED, name: 'Broken flow', type: 'Konnektr.Flows', preset: 'small' },
+    { resource_id: 'flow-parked', name: 'Parked flow', type: 'Konnektr.Flows', preset: 'small' },
+  ];
+  for (const resource of resources) {
+    const settings = presetSettings(resource.type, resource.preset);
+    const type = getResourceType(resource.type);
+    const sku = type?.presets.find((p) => p.id === resource.preset)?.sku ?? 'free';
+    await createResource(
+      db,
+      project,
+      {
+        resource_id: resource.resource_id,
+        name: resource.name,
+        type: resource.type,
+        sku,
+        settings_json: settings,
+      },
+      DEMO_ACTOR,
+      clock.now(),
+      { policy },
+    );
+  }
+  const parked = await authorize(db, principal, 'write', 'resource', 'flow-parked', clock.now());
+  await undeployResource(db, parked, DEMO_ACTOR, clock.now());
+  return { created: true };
+}

@@ -1,0 +1,211 @@
+import { type Context, Hono } from 'hono';
+import type { AppEnv } from '../lib/app-env.ts';
+import { requireAccess } from '../lib/auth-middleware.ts';
+import { AppError, badRequest } from '../lib/errors.ts';
+import { parseInput } from '../lib/input.ts';
+import { sseConnectionOpened } from '../lib/metrics.ts';
+import { isApiPath } from '../lib/negotiate.tsx';
+import { encodeSseComment, encodeSseMessage, SSE_HEADERS, SseStream } from '../lib/sse.ts';
+import { eventStreamQuery, lastEventIdHeader } from '../schemas/resource-events.ts';
+import { principalFromBearer, principalFromSession } from '../services/authentication.ts';
+import { summarizeDeployment } from '../services/deployment-status.ts';
+import type { Principal } from '../services/principal.ts';
+import { type AuthorizedScope, authorize } from '../services/rbac.ts';
+import {
+  DEFAULT_STREAM_OPTIONS,
+  type EventScope,
+  type EventSink,
+  PollingEventSource,
+  type ResourceEventItem,
+  type ResourceEventSource,
+  readBacklog,
+  StopSwitch,
+  WORKERS_STREAM_OPTIONS,
+} from '../services/resource-events.ts';
+import { projectEventFragment, resourceEventFragment } from '../views/components/resource-status.tsx';
+
+/**
+ * Live status of resources as Server-Sent Events (text/event-stream):
+ * - GET /projects/:projectId/resources/:resourceId/events — that resource's status changes;
+ * - GET /projects/:projectId/events — those of every resource of the project (list pages).
+ *
+ * Each event's `id:` is its event id. A client resumes with Last-Event-ID (or `?after=<id>`) and
+ * gets what it missed, each event once; without a cursor a stream starts at the present.
+ * `?once=1` sends what is stored after the cursor and ends. Events are JSON (`event: status`, the
+ * history row plus the resource's current deployment summary) or, with `?format=html`, unnamed
+ * messages of `<hx-partial>` fragments that htmx's SSE extension swaps into the page. A comment
+ * line every 15 s keeps the connection open through proxies. Read permission is checked at connect
+ * (a tenant who may not see the scope gets 404 before any stream starts) and again every minute,
+ * with the credential itself re-validated: revoked access sends `event: revoked` and ends the
+ * stream.
+ */
+export const resourceEventsRoutes = new Hono<AppEnv>();
+
+const pollingSources = {
+  node: new PollingEventSource(DEFAULT_STREAM_OPTIONS),
+  workers: new PollingEventSource(WORKERS_STREAM_OPTIONS),
+};
+
+const HEARTBEAT = encodeSseComment('heartbeat');
+
+resourceEventsRoutes.get(
+  '/projects/:projectId/resources/:resourceId/events',
+  requireAccess('read', 'resource', 'resourceId'),
+  (c) => streamEvents(c, c.get('scope') as AuthorizedScope<'resource'>),
+);
+
+resourceEventsRoutes.get('/projects/:projectId/events', requireAccess('read', 'project', 'projectId'), (c) =>
+  streamEvents(c, c.get('scope') as AuthorizedScope<'project'>),
+);
+
+function resumeCursor(c: Context<AppEnv>, after: number | undefined): number | undefined {
+  const header = c.req.header('Last-Event-ID');
+  if (header === undefined || header === '') return after;
+  const parsed = lastEventIdHeader.safeParse(header);
+  if (!parsed.success) throw badRequest('Last-Event-ID must be an event id this stream sent (an integer).');
+  return parsed.data;
+}
+
+async function streamEvents(c: Context<AppEnv>, scope: EventScope): Promise<Response> {
+  const deps = c.get('deps');
+  const log = c.get('log');
+  const query = parseInput(eventStreamQuery, c.req.query());
+  const after = resumeCursor(c, query.after);
+  const source: ResourceEventSource =
+    deps.resourceEvents ?? (deps.runtime === 'workers' ? pollingSources.workers : pollingSources.node);
+  const options = source.options;
+  const stream = new SseStream({ maxBufferedBytes: options.maxBufferedBytes });
+  const encode = encoderFor(c, scope, query.format);
+  const sink: EventSink = {
+    live: (items) => stream.write(items.map(encode)),
+    backlog: async (items) => {
+      for (const item of items) if (!(await stream.writeWhenReady(encode(item)))) return false;
+      return true;
+    },
+  };
+
+  let running: Promise<void>;
+  if (query.once) {
+    // Without a cursor there is nothing stored "after" it to send.
+    running =
+      after === undefined
+        ? Promise.resolve()
+        : readBacklog(deps.db, scope, after, sink.backlog, options).then(() => {});
+  } else {
+    const stop = new StopSwitch();
+    stream.onEnd(() => stop.stop());
+    // Resolves once the stream's starting point is fixed: every event committed from here on is in
+    // it, so a client that connects without a cursor misses nothing after its response began.
+    const { done } = await source.follow(deps.db, scope, after, sink, stop);
+    const heartbeat = setInterval(() => stream.write(HEARTBEAT), options.heartbeatMs);
+    const recheck = accessRecheck(c, scope, stream, options.accessRecheckMs);
+    const deadline =
+      options.maxStreamMs === null ? undefined : setTimeout(() => stop.stop(), options.maxStreamMs);
+    running = done.finally(() => {
+      clearInterval(heartbeat);
+      clearInterval(recheck);
+      clearTimeout(deadline);
+    });
+  }
+  // Counted in sse_connections and traced as a span for as long as it is open.
+  const closed = sseConnectionOpened(c.req.routePath);
+  running
+    .catch((error: unknown) => log.error('event stream failed', { err: error }))
+    .finally(() => {
+      log.debug('event stream ended', { reason: stream.ended ?? 'closed', scope: scope.type });
+      stream.close();
+      closed();
+    });
+  return c.body(stream.body, 200, SSE_HEADERS);
+}
+
+/** One event in the stream's format, encoded once per format for all streams that send it. */
+function encoderFor(
+  c: Context<AppEnv>,
+  scope: EventScope,
+  format: 'json' | 'html',
+): (item: ResourceEventItem) => Uint8Array {
+  const { clock, config } = c.get('deps');
+  const key = format === 'json' ? 'json' : `html:${scope.type}`;
+  return (item) => {
+    const cached = item.encoded.get(key);
+    if (cached) return cached;
+    const summary = item.resource
+      ? summarizeDeployment(item.resource, clock.now(), config.STUCK_AFTER_SECONDS)
+      : null;
+    const { event } = item;
+    const bytes =
+      format === 'json'
+        ? encodeSseMessage({
+            id: event.event_id,
+            event: 'status',
+            data: JSON.stringify({ ...event, deployment: summary }),
+          })
+        : encodeSseMessage({
+            id: event.event_id,
+            data: String(
+              scope.type === 'resource'
+                ? resourceEventFragment({ resourceId: scope.id, event, summary })
+                : projectEventFragment({ event, summary }),
+            ),
+          });
+    item.encoded.set(key, bytes);
+    return bytes;
+  };
+}
+
+/**
+ * Checks the stream's access again every `intervalMs`: the credential (a session can end, a token
+ * be revoked) and read permission on the scope (a role can be withdrawn). Revoked access sends
+ * `event: revoked` and ends the stream. A database error keeps the stream until the next check.
+ */
+function accessRecheck(
+  c: Context<AppEnv>,
+  scope: EventScope,
+  stream: SseStream,
+  intervalMs: number,
+): ReturnType<typeof setInterval> {
+  let checking = false;
+  return setInterval(() => {
+    if (checking || stream.ended) return;
+    checking = true;
+    stillAllowed(c, scope)
+      .then((allowed) => {
+        if (allowed || stream.ended) return;
+        stream.write(
+          encodeSseMessage({
+            event: 'revoked',
+            data: JSON.stringify({
+              detail: 'Your access to this stream was withdrawn or your sign-in ended.',
+            }),
+          }),
+        );
+        stream.close();
+      })
+      .catch((error: unknown) => c.get('log').warn('event stream access check failed', { err: error }))
+      .finally(() => {
+        checking = false;
+      });
+  }, intervalMs);
+}
+
+async function stillAllowed(c: Context<AppEnv>, scope: EventScope): Promise<boolean> {
+  const deps = c.get('deps');
+  // The same credential the stream was opened with, resolved as the authentication middleware does.
+  const header = c.req.header('Authorization');
+  let principal: Principal | null = null;
+  if (header) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    principal = match?.[1] ? await principalFromBearer(deps, match[1]) : null;
+  } else if (!isApiPath(c.req.path)) {
+    principal = await principalFromSession(c, deps);
+  }
+  if (!principal) return false;
+  try {
+    await authorize(deps.db, principal, 'read', scope.type, scope.id, deps.clock.now());
+    return true;
+  } catch (error) {
+    if (error instanceof AppError && (error.status === 404 || error.status === 403)) return false;
+    throw error;
+  }
+}
