@@ -1,12 +1,20 @@
 import fc from 'fast-check';
 import type Stripe from 'stripe';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { enforceBillingGraceJob } from '../../src/jobs/reconcile-billing.ts';
+import { enforceBillingGraceJob, reconcileBillingJob } from '../../src/jobs/reconcile-billing.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
 import { stripeCatalogue } from '../../src/services/billing/catalogue.ts';
 import { syncAccountFromStripe } from '../../src/services/billing/stripe-sync.ts';
 import { processPendingStripeEvents } from '../../src/services/billing/webhooks.ts';
-import { as, asJson, createOrgFor, createProjectFor, ORIGIN, signUpUser } from '../helpers/fixtures.ts';
+import {
+  as,
+  asJson,
+  createOrgFor,
+  createProjectFor,
+  grant,
+  ORIGIN,
+  signUpUser,
+} from '../helpers/fixtures.ts';
 import { useTestApp } from '../helpers/test-app.ts';
 import { startStripeLocal } from '../stripe-local/index.ts';
 
@@ -298,11 +306,19 @@ describe('billing with Stripe', () => {
     expect(after).not.toContain('data-testid="past-due-banner"');
   });
 
-  it('heals a missed webhook with a direct sync', async () => {
+  it('heals a missed webhook: the daily reconciliation job re-reads every customer', async () => {
     const { ada } = await setup();
     await control.pauseWebhooks();
     await subscribe(ada);
     expect((await account())?.plan).toBe('free');
+    const outcome = await runJob(
+      { db: t.database.db, clock: t.clock, logger: t.deps.logger, config: t.deps.config },
+      reconcileBillingJob,
+      'test',
+    );
+    expect(outcome).toMatchObject({ outcome: 'succeeded', detail: 'synced 1 accounts, 0 failed' });
+    expect((await account())?.plan).toBe('standard');
+    // The same convergence is a plain function for the webhook path.
     await syncAccountFromStripe(
       t.database.db,
       stripe(),
@@ -310,6 +326,28 @@ describe('billing with Stripe', () => {
       t.clock.now(),
     );
     expect((await account())?.plan).toBe('standard');
+  });
+
+  it('opens the customer portal for billing managers only', async () => {
+    const { ada } = await setup();
+    await subscribe(ada);
+    const portal = await t.app.request('/organizations/acme/billing/portal', {
+      method: 'POST',
+      headers: asJson(ada),
+    });
+    expect(portal.status).toBe(201);
+    expect(((await portal.json()) as { url: string }).url.startsWith(stripeLocal.url)).toBe(true);
+    const vic = await signUpUser(t, 'vic@example.com');
+    await grant(t, vic, 'viewer', 'organization', 'acme');
+    expect((await t.app.request('/organizations/acme/billing', { headers: asJson(vic) })).status).toBe(200);
+    for (const path of ['portal', 'checkout', 'cancel', 'resume', 'change']) {
+      const res = await t.app.request(`/organizations/acme/billing/${path}`, {
+        method: 'POST',
+        headers: asJson(vic),
+        body: JSON.stringify({ plan: 'premium' }),
+      });
+      expect(res.status, path).toBe(403);
+    }
   });
 });
 
