@@ -122,8 +122,12 @@ async function activation(c: Context<AppEnv>, place: Place) {
   const { db, stripe, clock, logger } = c.get('deps');
   const key = accountKey(c, place);
   let account = await findBillingAccount(db, key);
-  const stale = !account?.synced_at || clock.now().getTime() - account.synced_at.getTime() > FALLBACK_SYNC_MS;
-  if (stripe && account?.stripe_customer_id && !account.stripe_subscription_id && stale) {
+  // Webhooks get the first FALLBACK_SYNC_MS after the checkout began (the customer was recorded),
+  // then the status page reads Stripe itself, at most once per FALLBACK_SYNC_MS.
+  const waited = (at: Date | null | undefined) =>
+    !at || clock.now().getTime() - at.getTime() > FALLBACK_SYNC_MS;
+  const waitedLongEnough = account ? waited(account.updated_at) && waited(account.synced_at) : false;
+  if (stripe && account?.stripe_customer_id && !account.stripe_subscription_id && waitedLongEnough) {
     await syncAccountFromStripe(db, stripe, key, clock.now()).catch((error: unknown) => {
       logger.warn('billing status: sync from Stripe failed', { err: error });
     });
