@@ -17,7 +17,8 @@ export interface RunningServer {
  */
 export async function startServer(
   env: Record<string, string> = {},
-  timeoutMs = 30_000,
+  // PGlite starts in 3–4 s on an idle machine, but well over 20 s on a loaded one.
+  timeoutMs = 50_000,
 ): Promise<RunningServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ktrlplane-data-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
