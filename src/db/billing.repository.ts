@@ -22,16 +22,27 @@ export interface AccountKey {
   scope_id: string;
 }
 
-export async function findBillingAccount(
-  db: Kysely<Database>,
-  key: AccountKey,
-): Promise<BillingAccount | undefined> {
+function selectAccount(db: Kysely<Database>, key: AccountKey) {
   return db
     .selectFrom('ktrlplane.billing_accounts')
     .selectAll()
     .where('scope_type', '=', key.scope_type)
-    .where('scope_id', '=', key.scope_id)
-    .executeTakeFirst();
+    .where('scope_id', '=', key.scope_id);
+}
+
+async function insertAccountIfMissing(db: Kysely<Database>, key: AccountKey): Promise<void> {
+  await db
+    .insertInto('ktrlplane.billing_accounts')
+    .values({ scope_type: key.scope_type, scope_id: key.scope_id })
+    .onConflict((oc) => oc.columns(['scope_type', 'scope_id']).doNothing())
+    .execute();
+}
+
+export async function findBillingAccount(
+  db: Kysely<Database>,
+  key: AccountKey,
+): Promise<BillingAccount | undefined> {
+  return selectAccount(db, key).executeTakeFirst();
 }
 
 /**
@@ -42,27 +53,13 @@ export async function lockBillingAccount(
   trx: Transaction<Database>,
   key: AccountKey,
 ): Promise<BillingAccount> {
-  await trx
-    .insertInto('ktrlplane.billing_accounts')
-    .values({ scope_type: key.scope_type, scope_id: key.scope_id })
-    .onConflict((oc) => oc.columns(['scope_type', 'scope_id']).doNothing())
-    .execute();
-  return trx
-    .selectFrom('ktrlplane.billing_accounts')
-    .selectAll()
-    .where('scope_type', '=', key.scope_type)
-    .where('scope_id', '=', key.scope_id)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
+  await insertAccountIfMissing(trx, key);
+  return selectAccount(trx, key).forUpdate().executeTakeFirstOrThrow();
 }
 
 export async function ensureBillingAccount(db: Kysely<Database>, key: AccountKey): Promise<BillingAccount> {
-  await db
-    .insertInto('ktrlplane.billing_accounts')
-    .values({ scope_type: key.scope_type, scope_id: key.scope_id })
-    .onConflict((oc) => oc.columns(['scope_type', 'scope_id']).doNothing())
-    .execute();
-  return (await findBillingAccount(db, key)) as BillingAccount;
+  await insertAccountIfMissing(db, key);
+  return selectAccount(db, key).executeTakeFirstOrThrow();
 }
 
 /** Records the account's Stripe customer, unless another request recorded one first. */
@@ -314,28 +311,12 @@ export async function countProjects(db: Kysely<Database>, orgId: string): Promis
  * do not pay for themselves. Deleted-but-not-yet-gone rows do not count.
  */
 export async function countResourcesOfAccount(db: Kysely<Database>, key: AccountKey): Promise<number> {
-  let query = db
-    .selectFrom('ktrlplane.resources as r')
-    .innerJoin('ktrlplane.projects as p', 'p.project_id', 'r.project_id')
+  const row = await db
+    .selectFrom('ktrlplane.resources')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('r.deployment_state', '!=', 'deleting');
-  query =
-    key.scope_type === 'project'
-      ? query.where('r.project_id', '=', key.scope_id)
-      : query
-          .where('p.org_id', '=', key.scope_id)
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('ktrlplane.billing_accounts as b')
-                  .select('b.scope_id')
-                  .where('b.scope_type', '=', 'project')
-                  .whereRef('b.scope_id', '=', 'r.project_id')
-                  .where('b.stripe_customer_id', 'is not', null),
-              ),
-            ),
-          );
-  const row = await query.executeTakeFirstOrThrow();
+    .where('deployment_state', '!=', 'deleting')
+    .where('project_id', 'in', projectsOfAccount(db, key))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 

@@ -52,6 +52,11 @@ async function ownDraft(c: Context<AppEnv>, draftId: unknown): Promise<ResourceD
   return getDraft(db, resourceScope(c), currentPrincipal(c).userId, draftId, clock.now());
 }
 
+/** The draft a posted form revises (back from its review), if it names one. */
+function revisedDraft(c: Context<AppEnv>, fields: FlatFields) {
+  return typeof fields.draft === 'string' && fields.draft ? ownDraft(c, fields.draft) : null;
+}
+
 interface EditorState {
   /** What the form shows (stored secrets as "set — replace" markers). */
   values: unknown;
@@ -157,7 +162,7 @@ resourceSettingsRoutes.post(
     const row = await getResource(db, scope);
     const { schema } = typeOfStoredResource(row);
     const fields = await postedFields(c);
-    const revised = typeof fields.draft === 'string' && fields.draft ? await ownDraft(c, fields.draft) : null;
+    const revised = await revisedDraft(c, fields);
     const submission = readFormSubmission(schema, fields, {
       namePrefix: NAME_PREFIX,
       stored: revised?.settings_json ?? row.settings_json,
@@ -223,7 +228,7 @@ resourceSettingsRoutes.post(
     const { db } = c.get('deps');
     const row = await getResource(db, resourceScope(c));
     const fields = await postedFields(c);
-    const revised = typeof fields.draft === 'string' && fields.draft ? await ownDraft(c, fields.draft) : null;
+    const revised = await revisedDraft(c, fields);
     return validateOneField(
       c,
       typeOfStoredResource(row).schema,

@@ -108,6 +108,11 @@ async function ownDraft(c: Context<AppEnv>, draftId: unknown) {
   return getDraft(db, projectScope(c), currentPrincipal(c).userId, draftId, clock.now());
 }
 
+/** The draft a posted form revises (back from its review), if it names one. */
+function revisedDraft(c: Context<AppEnv>, fields: FlatFields) {
+  return typeof fields.draft === 'string' && fields.draft ? ownDraft(c, fields.draft) : null;
+}
+
 resourceWizardRoutes.get(
   '/projects/:projectId/resources/new',
   requireAccess('write', 'project', 'projectId'),
@@ -211,7 +216,7 @@ resourceWizardRoutes.post(
     const basics = basicsFrom(fields);
     const type = wizardType(basics);
     const schema = settingsSchemaFor(type, requireSku(type, basics.sku));
-    const revised = typeof fields.draft === 'string' && fields.draft ? await ownDraft(c, fields.draft) : null;
+    const revised = await revisedDraft(c, fields);
     const submission = readFormSubmission(schema, fields, {
       namePrefix: NAME_PREFIX,
       ...(revised ? { stored: revised.settings_json } : {}),
@@ -247,7 +252,7 @@ resourceWizardRoutes.post(
     const fields = await postedFields(c);
     const basics = basicsFrom(fields);
     const type = wizardType(basics);
-    const revised = typeof fields.draft === 'string' && fields.draft ? await ownDraft(c, fields.draft) : null;
+    const revised = await revisedDraft(c, fields);
     return validateOneField(
       c,
       settingsSchemaFor(type, requireSku(type, basics.sku)),

@@ -49,6 +49,34 @@ export const planSchema = z.strictObject({
 
 export type Plan = z.infer<typeof planSchema>;
 
+/** The usage prices of the paid plans (by meter), in Stripe by these lookup keys. */
+const payAsYouGo = {
+  instance_hours_digital_twins: {
+    lookup_key: 'standard_instance_hours_digital_twins',
+    unit: 'instance-hour',
+    unit_amount: 4,
+    included: 0,
+  },
+  instance_hours_flows: {
+    lookup_key: 'standard_instance_hours_flows',
+    unit: 'instance-hour',
+    unit_amount: 2,
+    included: 0,
+  },
+  api_calls: {
+    lookup_key: 'standard_api_calls_per_1000',
+    unit: '1,000 API calls',
+    unit_amount: 5,
+    included: 1000,
+  },
+  storage_gb_hours: {
+    lookup_key: 'standard_storage_gb_hours',
+    unit: 'GB-hour',
+    unit_amount: 0.02,
+    included: 0,
+  },
+};
+
 export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
   z.record(z.enum(PLAN_IDS), planSchema).parse({
     free: {
@@ -67,32 +95,7 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
       description: 'For production: standard SKUs, high availability, event sinks, usage-based pricing.',
       currency: 'usd',
       base_price: { lookup_key: 'standard_base_monthly', unit_amount: 4900 },
-      metered: {
-        instance_hours_digital_twins: {
-          lookup_key: 'standard_instance_hours_digital_twins',
-          unit: 'instance-hour',
-          unit_amount: 4,
-          included: 0,
-        },
-        instance_hours_flows: {
-          lookup_key: 'standard_instance_hours_flows',
-          unit: 'instance-hour',
-          unit_amount: 2,
-          included: 0,
-        },
-        api_calls: {
-          lookup_key: 'standard_api_calls_per_1000',
-          unit: '1,000 API calls',
-          unit_amount: 5,
-          included: 1000,
-        },
-        storage_gb_hours: {
-          lookup_key: 'standard_storage_gb_hours',
-          unit: 'GB-hour',
-          unit_amount: 0.02,
-          included: 0,
-        },
-      },
+      metered: payAsYouGo,
       limits: {
         projects: 20,
         resources: 100,
@@ -113,32 +116,8 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
       description: 'For fleets: many projects and resources, the same usage-based prices as Standard.',
       currency: 'usd',
       base_price: { lookup_key: 'premium_base_monthly', unit_amount: 19900 },
-      metered: {
-        instance_hours_digital_twins: {
-          lookup_key: 'standard_instance_hours_digital_twins',
-          unit: 'instance-hour',
-          unit_amount: 4,
-          included: 0,
-        },
-        instance_hours_flows: {
-          lookup_key: 'standard_instance_hours_flows',
-          unit: 'instance-hour',
-          unit_amount: 2,
-          included: 0,
-        },
-        api_calls: {
-          lookup_key: 'standard_api_calls_per_1000',
-          unit: '1,000 API calls',
-          unit_amount: 5,
-          included: 10_000,
-        },
-        storage_gb_hours: {
-          lookup_key: 'standard_storage_gb_hours',
-          unit: 'GB-hour',
-          unit_amount: 0.02,
-          included: 0,
-        },
-      },
+      // The same usage prices as Standard, with more API calls included.
+      metered: { ...payAsYouGo, api_calls: { ...payAsYouGo.api_calls, included: 10_000 } },
       limits: {
         projects: 100,
         resources: 1000,
