@@ -99,7 +99,7 @@ export class ApiUsageRecorder {
    * calls wait for the flush in progress and then write what arrived meanwhile.
    */
   async flush(db: Kysely<Database>): Promise<number> {
-    while (this.flushing) await this.flushing.catch(() => 0);
+    while (this.flushing !== null) await this.flushing.catch(() => 0);
     if (this.counts.size === 0) return 0;
     const batch = [...this.counts.values()];
     this.counts = new Map();
