@@ -64,7 +64,11 @@ function makeBatches(): UsageEvent[][] {
 
 const database = await scratchDatabase('ktrlplane_bench_usage');
 try {
-  const tenant = await seedBenchTenant(database.db, { orgIds: ['bench-org'], roleId: 'owner', access: 'read-write' });
+  const tenant = await seedBenchTenant(database.db, {
+    orgIds: ['bench-org'],
+    roleId: 'owner',
+    access: 'read-write',
+  });
   await database.db
     .insertInto('ktrlplane.projects')
     .values({ project_id: 'bench-proj', org_id: 'bench-org', name: 'bench' })
@@ -110,7 +114,8 @@ try {
             body: bodies[index],
           });
           const answer = (await res.json()) as { accepted: number; duplicates: number };
-          if (res.status !== 200) throw new Error(`batch ${index}: ${res.status} ${JSON.stringify(answer).slice(0, 300)}`);
+          if (res.status !== 200)
+            throw new Error(`batch ${index}: ${res.status} ${JSON.stringify(answer).slice(0, 300)}`);
           accepted += answer.accepted;
           duplicates += answer.duplicates;
         }
@@ -198,12 +203,27 @@ try {
 
   const routeRate = total / routeSeconds;
   const rawRate = total / rawSeconds;
-  console.log(`usage event ingestion (PostgreSQL, ${CLIENTS} clients, batches of ${BATCH}, ${DUPLICATE_SHARE * 100}% duplicates, ${BATCHES} batches)`);
-  console.log(`  route  POST /api/v1/usage/events: ${Math.round(routeRate)} events/s (${accepted} accepted, ${duplicates} duplicates, ${routeSeconds.toFixed(2)} s)`);
-  console.log(`  ceiling raw multi-row INSERT:     ${Math.round(rawRate)} events/s (${rawSeconds.toFixed(2)} s)`);
-  console.log(`  ratio route / ceiling: ${(routeRate / rawRate).toFixed(2)}; goal > 20,000 events/s: ${routeRate > 20_000 ? 'met' : 'NOT met'}`);
-  console.log(`rollup of ${ROLLUP_EVENTS.toLocaleString('en')} events (${summary.dirtyHours} queued hours → ${hourly.rows[0]?.n} hourly rows): ${rollupSeconds.toFixed(2)} s (${Math.round(ROLLUP_EVENTS / rollupSeconds)} events/s)`);
-  console.log(`  load average: ${(await import('node:os')).loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+  console.log(
+    `usage event ingestion (PostgreSQL, ${CLIENTS} clients, batches of ${BATCH}, ${DUPLICATE_SHARE * 100}% duplicates, ${BATCHES} batches)`,
+  );
+  console.log(
+    `  route  POST /api/v1/usage/events: ${Math.round(routeRate)} events/s (${accepted} accepted, ${duplicates} duplicates, ${routeSeconds.toFixed(2)} s)`,
+  );
+  console.log(
+    `  ceiling raw multi-row INSERT:     ${Math.round(rawRate)} events/s (${rawSeconds.toFixed(2)} s)`,
+  );
+  console.log(
+    `  ratio route / ceiling: ${(routeRate / rawRate).toFixed(2)}; goal > 20,000 events/s: ${routeRate > 20_000 ? 'met' : 'NOT met'}`,
+  );
+  console.log(
+    `rollup of ${ROLLUP_EVENTS.toLocaleString('en')} events (${summary.dirtyHours} queued hours → ${hourly.rows[0]?.n} hourly rows): ${rollupSeconds.toFixed(2)} s (${Math.round(ROLLUP_EVENTS / rollupSeconds)} events/s)`,
+  );
+  console.log(
+    `  load average: ${(await import('node:os'))
+      .loadavg()
+      .map((v) => v.toFixed(1))
+      .join(' ')}`,
+  );
 } finally {
   await database.drop();
 }
