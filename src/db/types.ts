@@ -86,6 +86,21 @@ export interface MailOutboxTable {
   last_error: string | null;
 }
 
+/** In-app notifications (migration 0010): one row per recipient, deduplicated per user by key. */
+export interface NotificationsTable {
+  notification_id: Generated<string>;
+  user_id: string;
+  org_id: string;
+  project_id: string | null;
+  kind: string;
+  title: string;
+  body: string;
+  link: string | null;
+  dedupe_key: string;
+  created_at: Date;
+  read_at: Date | null;
+}
+
 export interface AuditEventsTable {
   event_id: Generated<string>;
   occurred_at: Date;
@@ -375,6 +390,7 @@ export interface Database {
   'ktrlplane.resource_drafts': ResourceDraftsTable;
   'ktrlplane.resource_deployments': ResourceDeploymentsTable;
   'ktrlplane.resource_health_checks': ResourceHealthChecksTable;
+  'ktrlplane.notifications': NotificationsTable;
 }
 
 export type User = Selectable<UsersTable>;
