@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
 import { metricsRoutes } from './routes/metrics.ts';
+import { notificationsRoutes } from './routes/notifications.tsx';
 import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
@@ -51,6 +52,7 @@ const sharedRoutes = [
   deploymentRoutes,
   billingRoutes,
   resourceEventsRoutes,
+  notificationsRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */
