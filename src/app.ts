@@ -19,7 +19,9 @@ import { billingRoutes } from './routes/billing.tsx';
 import { deploymentRoutes } from './routes/deployments.tsx';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
+import { ingestTokensRoutes } from './routes/ingest-tokens.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
+import { logIngestRoutes } from './routes/log-ingest.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { notificationsRoutes } from './routes/notifications.tsx';
 import { oidcRoutes } from './routes/oidc.tsx';
@@ -53,6 +55,7 @@ const sharedRoutes = [
   billingRoutes,
   resourceEventsRoutes,
   notificationsRoutes,
+  ingestTokensRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */
@@ -143,6 +146,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.route('/', metricsRoutes);
   // Also before authentication: Stripe authenticates by signing the body, not with a credential.
   app.route('/', stripeWebhookRoutes);
+  // Also before authentication: shippers authenticate with a project's ingest token, checked there.
+  app.route('/', logIngestRoutes);
   app.use(authentication());
   app.use(csrfProtection());
   app.use(loadNavigation());

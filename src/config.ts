@@ -27,6 +27,12 @@ export const configSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /** Log ingest: largest body after gzip is undone (the compressed body obeys BODY_LIMIT_BYTES). */
+  LOG_INGEST_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   JOBS_ENABLED: booleanFromEnv.default(true),
   SIGNUP_MODE: z.enum(['open', 'invite', 'disabled']).default('open'),

@@ -191,6 +191,50 @@ export interface ResourceDeploymentsTable {
   at: Generated<Date>;
 }
 
+/** A per-project credential of log shippers; only the SHA-256 of its secret is kept. */
+export interface IngestTokensTable {
+  token_id: string;
+  project_id: string;
+  name: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  /** Lines stored and lines refused through this token (int8, parsed to numbers by type-parsers.ts). */
+  accepted_lines: ColumnType<number, never, never>;
+  rejected_lines: ColumnType<number, never, never>;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** One log line (partitioned by retention class and day; see migration 0011). */
+export interface LogsTable {
+  log_id: Generated<number>;
+  retention_days: number;
+  ts: Date;
+  received_at: Date;
+  project_id: string;
+  resource_id: string;
+  level: LogLevel;
+  message: string;
+  attributes: ColumnType<Record<string, unknown>, string, string>;
+  source: 'otlp' | 'loki';
+  search: ColumnType<string, never, never>;
+}
+
+export interface SavedLogSearchesTable {
+  search_id: string;
+  project_id: string;
+  resource_id: string | null;
+  name: string;
+  query: string;
+  time_range: string;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
 export interface ResourceHealthChecksTable {
   check_id: Generated<number>;
   resource_id: string;
@@ -532,6 +576,9 @@ export interface Database {
   'ktrlplane.usage_rollup_state': UsageRollupStateTable;
   'ktrlplane.usage_meter_reports': UsageMeterReportsTable;
   'ktrlplane.usage_reconciliations': UsageReconciliationsTable;
+  'ktrlplane.ingest_tokens': IngestTokensTable;
+  'ktrlplane.logs': LogsTable;
+  'ktrlplane.saved_log_searches': SavedLogSearchesTable;
 }
 
 export type User = Selectable<UsersTable>;
