@@ -7,6 +7,7 @@ import * as resourceWrites from './2026-11-27-0005-resource-writes.ts';
 import * as resourceDrafts from './2026-11-27-0006-resource-drafts.ts';
 import * as deployments from './2026-11-27-0007-deployments.ts';
 import * as billing from './2026-11-27-0008-billing.ts';
+import * as alerts from './2026-11-27-0012-alerts.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-0006-resource-drafts': resourceDrafts,
   '2026-11-27-0007-deployments': deployments,
   '2026-11-27-0008-billing': billing,
+  '2026-11-27-0012-alerts': alerts,
 };
