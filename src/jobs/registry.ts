@@ -5,6 +5,7 @@ import type { Job } from './job.ts';
 import { probeHealthJob } from './probe-health.ts';
 import { processStripeEventsJob } from './process-stripe-events.ts';
 import { enforceBillingGraceJob, reconcileBillingJob } from './reconcile-billing.ts';
+import { usageQuotaAlertsJob } from './usage-quota-alerts.ts';
 
 /** Every scheduled job. wrangler.toml's [triggers] crons must list each schedule (a test checks). */
 export const jobs: readonly Job[] = [
@@ -15,6 +16,7 @@ export const jobs: readonly Job[] = [
   processStripeEventsJob,
   reconcileBillingJob,
   enforceBillingGraceJob,
+  usageQuotaAlertsJob,
 ];
 
 export function jobsForCron(cron: string): Job[] {
