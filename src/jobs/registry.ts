@@ -8,6 +8,7 @@ import { enforceBillingGraceJob, reconcileBillingJob } from './reconcile-billing
 import { reconcileUsageJob } from './reconcile-usage.ts';
 import { reportUsageJob } from './report-usage.ts';
 import { rollupUsageJob } from './rollup-usage.ts';
+import { usageQuotaAlertsJob } from './usage-quota-alerts.ts';
 
 /** Every scheduled job. wrangler.toml's [triggers] crons must list each schedule (a test checks). */
 export const jobs: readonly Job[] = [
@@ -21,6 +22,7 @@ export const jobs: readonly Job[] = [
   rollupUsageJob,
   reportUsageJob,
   reconcileUsageJob,
+  usageQuotaAlertsJob,
 ];
 
 export function jobsForCron(cron: string): Job[] {
