@@ -75,6 +75,7 @@ const page = {
     'htmx.js': '/static/h.js',
     'htmx-sse.js': '/static/hs.js',
     'alpine.js': '/static/al.js',
+    'log-tail.js': '/static/lt.js',
     'favicon.svg': '/static/f.svg',
   },
 };

@@ -22,6 +22,7 @@ import { homeRoutes } from './routes/home.tsx';
 import { ingestTokensRoutes } from './routes/ingest-tokens.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
 import { logIngestRoutes } from './routes/log-ingest.ts';
+import { logsRoutes } from './routes/logs.tsx';
 import { metricsRoutes } from './routes/metrics.ts';
 import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
@@ -54,6 +55,7 @@ const sharedRoutes = [
   billingRoutes,
   resourceEventsRoutes,
   ingestTokensRoutes,
+  logsRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */

@@ -240,6 +240,24 @@ export async function tailLinesAfter(
   return rows;
 }
 
+/**
+ * Lines of a scope after a cursor that match a condition, oldest first, among those stored since
+ * `since` (a live tail resuming, or polling on its own where there is no hub).
+ */
+export async function tailLinesOfScope(
+  db: Kysely<Database>,
+  scope: LogScope,
+  query: { afterId: number; since: Date; condition: RawBuilder<boolean>; limit: number },
+): Promise<TailLine[]> {
+  const { rows } = await sql<TailLine>`
+    SELECT ${TAIL_COLUMNS} FROM ktrlplane.logs l
+     WHERE l.project_id = ${projectIdOf(scope)}
+       ${scope.type === 'resource' ? sql`AND l.resource_id = ${scope.id}` : sql``}
+       AND l.log_id > ${query.afterId} AND l.ts >= ${query.since} AND ${query.condition}
+     ORDER BY l.log_id LIMIT ${query.limit}`.execute(db);
+  return rows;
+}
+
 export async function latestLogId(db: Kysely<Database>): Promise<number> {
   const { rows } = await sql<{
     id: number | string | null;
