@@ -152,7 +152,6 @@ export async function ingestLogLines(
   const store = () =>
     db.transaction().execute(async (trx) => {
       const ids = await insertLogLines(trx, rows);
-      await recordIngestTokenUse(trx, credential.token_id, outcome, now);
       if (ids.length > 0) {
         let from = Number.POSITIVE_INFINITY;
         let to = 0;
@@ -170,14 +169,19 @@ export async function ingestLogLines(
         });
       }
     });
-  try {
-    await store();
-  } catch (error) {
-    // A partition dropped or never made since this process last looked: make it and try once more.
-    if (!/no partition of relation/i.test(String((error as Error)?.message))) throw error;
-    forgetLogPartitions(db);
-    await ensureLogPartitions(db, rows);
-    await store();
+  if (rows.length > 0) {
+    try {
+      await store();
+    } catch (error) {
+      // A partition dropped or never made since this process last looked: make it and try once more.
+      if (!/no partition of relation/i.test(String((error as Error)?.message))) throw error;
+      forgetLogPartitions(db);
+      await ensureLogPartitions(db, rows);
+      await store();
+    }
   }
+  // After the commit, in a statement of its own: every batch of a busy shipper updates this one
+  // row, and holding its lock for the whole insert would serialise concurrent batches.
+  await recordIngestTokenUse(db, credential.token_id, outcome, now);
   return outcome;
 }
