@@ -152,7 +152,7 @@ export async function ingestLogLines(
   const store = () =>
     db.transaction().execute(async (trx) => {
       const ids = await insertLogLines(trx, rows);
-      if (ids.length > 0) {
+      if (ids) {
         let from = Number.POSITIVE_INFINITY;
         let to = 0;
         for (const row of rows) {
@@ -162,8 +162,8 @@ export async function ingestLogLines(
         // Delivered at commit, once: the live tail reads exactly this batch's rows.
         await notifyLogBatch(trx, {
           projectId: credential.project_id,
-          firstId: Math.min(...ids),
-          lastId: Math.max(...ids),
+          firstId: ids.firstId,
+          lastId: ids.lastId,
           from: new Date(from),
           to: new Date(to),
         });
