@@ -23,6 +23,7 @@ import { homeRoutes } from './routes/home.tsx';
 import { ingestTokensRoutes } from './routes/ingest-tokens.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
 import { logIngestRoutes } from './routes/log-ingest.ts';
+import { logsRoutes } from './routes/logs.tsx';
 import { metricsRoutes } from './routes/metrics.ts';
 import { notificationsRoutes } from './routes/notifications.tsx';
 import { oidcRoutes } from './routes/oidc.tsx';
@@ -59,6 +60,7 @@ const sharedRoutes = [
   resourceEventsRoutes,
   notificationsRoutes,
   ingestTokensRoutes,
+  logsRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */

@@ -1,4 +1,6 @@
+import { createLogPartitionsJob } from './create-log-partitions.ts';
 import { deliverMailJob } from './deliver-mail.ts';
+import { enforceLogRetentionJob } from './enforce-log-retention.ts';
 import { finishDeploymentsJob } from './finish-deployments.ts';
 import { housekeepingJob } from './housekeeping.ts';
 import type { Job } from './job.ts';
@@ -23,6 +25,8 @@ export const jobs: readonly Job[] = [
   reportUsageJob,
   reconcileUsageJob,
   usageQuotaAlertsJob,
+  createLogPartitionsJob,
+  enforceLogRetentionJob,
 ];
 
 export function jobsForCron(cron: string): Job[] {

@@ -92,13 +92,14 @@ export function ProjectsPage(view: { projects: Array<ProjectSummary & { org_name
 
 export function projectTabs(
   projectId: string,
-  current: 'overview' | 'access' | 'billing' | 'settings',
+  current: 'overview' | 'access' | 'billing' | 'settings' | 'logs',
   permissions: readonly string[],
 ) {
   const items = [
     { href: `/projects/${projectId}`, label: 'Overview', current: current === 'overview' },
     { href: `/projects/${projectId}/access`, label: 'Access', current: current === 'access' },
     { href: `/projects/${projectId}/billing`, label: 'Billing', current: current === 'billing' },
+    { href: `/projects/${projectId}/logs`, label: 'Logs', current: current === 'logs' },
   ];
   if (permissions.includes('write'))
     items.push({
