@@ -13,6 +13,7 @@ import { loadNavigation } from './lib/navigation.ts';
 import { requestTracing } from './lib/tracing.ts';
 import { accessRoutes } from './routes/access.tsx';
 import { accountRoutes } from './routes/account.tsx';
+import { alertsRoutes } from './routes/alerts.tsx';
 import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { billingRoutes } from './routes/billing.tsx';
@@ -51,6 +52,7 @@ const sharedRoutes = [
   deploymentRoutes,
   billingRoutes,
   resourceEventsRoutes,
+  alertsRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */

@@ -1,4 +1,6 @@
+import { deliverAlertNotificationsJob } from './deliver-alert-notifications.ts';
 import { deliverMailJob } from './deliver-mail.ts';
+import { evaluateAlertsJob } from './evaluate-alerts.ts';
 import { finishDeploymentsJob } from './finish-deployments.ts';
 import { housekeepingJob } from './housekeeping.ts';
 import type { Job } from './job.ts';
@@ -15,6 +17,8 @@ export const jobs: readonly Job[] = [
   processStripeEventsJob,
   reconcileBillingJob,
   enforceBillingGraceJob,
+  evaluateAlertsJob,
+  deliverAlertNotificationsJob,
 ];
 
 export function jobsForCron(cron: string): Job[] {
