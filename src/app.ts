@@ -20,8 +20,11 @@ import { billingRoutes } from './routes/billing.tsx';
 import { deploymentRoutes } from './routes/deployments.tsx';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
+import { ingestTokensRoutes } from './routes/ingest-tokens.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
+import { logIngestRoutes } from './routes/log-ingest.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { notificationsRoutes } from './routes/notifications.tsx';
 import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
@@ -53,6 +56,8 @@ const sharedRoutes = [
   billingRoutes,
   resourceEventsRoutes,
   alertsRoutes,
+  notificationsRoutes,
+  ingestTokensRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */
@@ -143,6 +148,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.route('/', metricsRoutes);
   // Also before authentication: Stripe authenticates by signing the body, not with a credential.
   app.route('/', stripeWebhookRoutes);
+  // Also before authentication: shippers authenticate with a project's ingest token, checked there.
+  app.route('/', logIngestRoutes);
   app.use(authentication());
   app.use(csrfProtection());
   app.use(loadNavigation());

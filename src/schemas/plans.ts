@@ -43,6 +43,8 @@ export const planSchema = z.strictObject({
     /** Largest `instances` / `replicas` a resource may have. */
     instances: z.number().int().positive(),
     api_calls_per_month: z.number().int().positive(),
+    /** Days resource log lines are kept (whole day partitions are dropped after this). */
+    log_retention_days: z.number().int().min(1).max(400),
   }),
   features: z.array(z.string().min(1)),
 });
@@ -86,8 +88,21 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
       currency: 'usd',
       base_price: null,
       metered: {},
-      limits: { projects: 2, resources: 3, skus: ['free'], instances: 1, api_calls_per_month: 100_000 },
-      features: ['2 projects', '3 resources', 'Free SKUs, 1 instance each', '100,000 API calls a month'],
+      limits: {
+        projects: 2,
+        resources: 3,
+        skus: ['free'],
+        instances: 1,
+        api_calls_per_month: 100_000,
+        log_retention_days: 3,
+      },
+      features: [
+        '2 projects',
+        '3 resources',
+        'Free SKUs, 1 instance each',
+        '100,000 API calls a month',
+        'Logs kept 3 days',
+      ],
     },
     standard: {
       id: 'standard',
@@ -102,12 +117,14 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
         skus: ['free', 'standard'],
         instances: 6,
         api_calls_per_month: 10_000_000,
+        log_retention_days: 30,
       },
       features: [
         '20 projects',
         '100 resources',
         'Standard SKUs: up to 6 instances, event sinks',
         'Pay for instance-hours, API calls and storage as you go',
+        'Logs kept 30 days',
       ],
     },
     premium: {
@@ -124,12 +141,14 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
         skus: ['free', 'standard'],
         instances: 6,
         api_calls_per_month: 100_000_000,
+        log_retention_days: 90,
       },
       features: [
         '100 projects',
         '1,000 resources',
         'Everything in Standard',
         '10 million API calls included',
+        'Logs kept 90 days',
       ],
     },
   }),

@@ -148,6 +148,21 @@ describe('cross-tenant isolation', () => {
       })
       .returning('silence_id')
       .executeTakeFirstOrThrow();
+    const notification = await t.database.db
+      .insertInto('ktrlplane.notifications')
+      .values({
+        user_id: ada.userId,
+        org_id: 'org-a',
+        project_id: null,
+        kind: 'test',
+        title: 'For Ada',
+        body: 'Only Ada may see or mark this.',
+        link: '/organizations/org-a',
+        dedupe_key: 'cross-tenant',
+        created_at: t.clock.now(),
+      })
+      .returning('notification_id')
+      .executeTakeFirstOrThrow();
     const values: Record<string, string> = {
       ruleId: rule.rule_id,
       channelId: channel.channel_id,
@@ -158,6 +173,7 @@ describe('cross-tenant isolation', () => {
       assignmentId: assignment.assignment_id,
       invitationId: invitation.invitation_id,
       tokenId: tokenRow.token_id,
+      notificationId: notification.notification_id,
     };
     return { ada, bob, adaToken, bobToken: await apiTokenFor(t, bob), values };
   }

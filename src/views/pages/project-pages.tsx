@@ -3,6 +3,7 @@ import type { Resource } from '../../db/types.ts';
 import { DeleteConfirmation } from '../components/delete-confirmation.tsx';
 import { Button, Card, type FieldErrors, PageHeader, TextField } from '../components/form.tsx';
 import { Tabs } from '../components/tabs.tsx';
+import { IngestTokensSection, type IngestTokensSectionView } from './ingest-tokens.tsx';
 
 function StatusSummary(props: { summary: Record<string, number> }) {
   const entries = Object.entries(props.summary);
@@ -178,6 +179,7 @@ export interface ProjectSettingsView {
   project: ProjectSummary;
   organizationName: string;
   permissions: string[];
+  ingestTokens: IngestTokensSectionView;
   editErrors?: FieldErrors;
   deleteErrors?: FieldErrors;
   saved?: boolean;
@@ -233,6 +235,7 @@ export function ProjectSettingsPage(view: ProjectSettingsView) {
         <Card title="General">
           <EditProjectForm project={view.project} errors={view.editErrors} saved={view.saved} />
         </Card>
+        <IngestTokensSection {...view.ingestTokens} />
         {view.permissions.includes('delete') && deleteProjectForm(view.project, view.deleteErrors)}
       </div>
     </div>
