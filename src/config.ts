@@ -69,6 +69,23 @@ export const configSchema = z.object({
   STUCK_AFTER_SECONDS: z.coerce.number().int().min(5).default(900),
   OPERATOR_GRACE_SECONDS: z.coerce.number().int().min(0).default(120),
   HEALTH_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3000),
+  // Usage metering (README "Usage metering"): how often the API call counters are written (Node),
+  // how long per-minute aggregates are kept, how long after an hour ends it is reported to Stripe
+  // (events arriving later become corrections), and how many UTC days reconciliation re-checks.
+  USAGE_API_FLUSH_SECONDS: z.coerce.number().min(0.1).max(300).default(5),
+  USAGE_MINUTE_RETENTION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 35)
+    .default(48),
+  USAGE_REPORT_DELAY_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60)
+    .default(10),
+  USAGE_RECONCILE_DAYS: z.coerce.number().int().min(1).max(35).default(3),
   // Observability (README "Observability"): /metrics is served only with a token or on its own port.
   METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),

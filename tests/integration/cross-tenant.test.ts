@@ -246,4 +246,27 @@ describe('cross-tenant isolation', () => {
     }
     expect(failures).toEqual([]);
   });
+
+  // Routes without an id in the path that still take tenant ids in the body.
+  it('answers 404 per event when another tenant reports usage for A’s resource, storing nothing', async () => {
+    const { adaToken, bobToken } = await world();
+    const events = [
+      { id: 'e1', metric: 'graph_queries', resourceId: 'res-a', time: '2026-11-27T11:00:00Z', value: 1 },
+    ];
+    const res = await t.app.request('/api/v1/usage/events', {
+      method: 'POST',
+      headers: bearer(bobToken),
+      body: JSON.stringify({ events }),
+    });
+    expect(res.status).toBe(207);
+    expect(((await res.json()) as { results: Array<{ status: number }> }).results[0]?.status).toBe(404);
+    const stored = await t.database.db.selectFrom('ktrlplane.usage_events').selectAll().execute();
+    expect(stored).toEqual([]);
+    const own = await t.app.request('/api/v1/usage/events', {
+      method: 'POST',
+      headers: bearer(adaToken),
+      body: JSON.stringify({ events }),
+    });
+    expect(own.status).toBe(200);
+  });
 });
