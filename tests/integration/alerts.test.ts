@@ -2,9 +2,11 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertLogLines } from '../../src/db/logs.repository.ts';
 import { deliverAlertNotificationsJob } from '../../src/jobs/deliver-alert-notifications.ts';
 import { evaluateAlertsJob } from '../../src/jobs/evaluate-alerts.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
+import { ensureLogPartitions, forgetLogPartitions } from '../../src/services/logs/partitions.ts';
 import {
   apiTokenFor,
   as,
@@ -386,5 +388,183 @@ describe('alerts', () => {
     });
     expect(saved.status).toBe(303);
     expect(saved.headers.get('Location')).toMatch(/^\/projects\/web\/alerts\/[0-9a-f-]+$/);
+  });
+});
+
+describe('alert rules on logs, API traffic and usage', () => {
+  const t = useTestApp();
+  const jobDeps = () => ({ db: t.database.db, clock: t.clock, logger: t.deps.logger, config: t.deps.config });
+
+  async function setup() {
+    const ada = await signUpUser(t, 'ada@example.com');
+    await createOrgFor(t, ada, 'Acme', 'acme');
+    await createProjectFor(t, ada, 'acme', 'Web', 'web');
+    await createResourceRow(t, 'web', 'db1');
+    const token = await apiTokenFor(t, ada);
+    const api = (path: string, json?: unknown) =>
+      t.app.request(`/api/v1/projects/web${path}`, {
+        method: json === undefined ? 'GET' : 'POST',
+        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+        headers: { ...bearer(token), 'Content-Type': 'application/json' },
+      });
+    return { ada, api };
+  }
+
+  async function logLines(count: number, level: 'error' | 'info', minutesAgo: number) {
+    const ts = new Date(t.clock.now().getTime() - minutesAgo * 60_000);
+    const lines = Array.from({ length: count }, (_, index) => ({
+      retention_days: 7,
+      ts,
+      received_at: ts,
+      project_id: 'web',
+      resource_id: 'db1',
+      level,
+      message: `line ${index}`,
+      attributes: {},
+      source: 'otlp' as const,
+    }));
+    forgetLogPartitions(t.database.db);
+    await ensureLogPartitions(t.database.db, lines);
+    await insertLogLines(t.database.db, lines);
+  }
+
+  it('fires a log pattern rule (level:error more than N in M minutes) and notifies project members in-app', async () => {
+    const { ada, api } = await setup();
+    const bad = await api('/alerts', { name: 'x', kind: 'log', log_query: 'level:(', threshold: 1 });
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toMatchObject({ errors: [{ pointer: '/log_query' }] });
+
+    // Three bursts of errors in the last day; only two exceed 5 in 10 minutes.
+    await logLines(8, 'error', 600);
+    await logLines(3, 'error', 400);
+    await logLines(6, 'error', 200);
+    await logLines(50, 'info', 100);
+    const channel = (await (await api('/alert-channels', { name: 'bell', kind: 'in_app' })).json()) as {
+      channel_id: string;
+    };
+    const rule = {
+      name: 'errors',
+      kind: 'log',
+      log_query: 'level:error',
+      comparator: '>',
+      threshold: 5,
+      window_minutes: 10,
+      channel_ids: [channel.channel_id],
+    };
+    expect(await (await api('/alerts/preview', rule)).json()).toMatchObject({ firings: 2, max_value: 8 });
+    const { rule_id: ruleId } = (await (await api('/alerts', rule)).json()) as { rule_id: string };
+
+    await logLines(7, 'error', 1);
+    await runJob(jobDeps(), evaluateAlertsJob, 'test');
+    expect(await (await api(`/alerts/${ruleId}`)).json()).toMatchObject({ state: 'firing', last_value: 7 });
+    const bell = (await (await t.app.request('/notifications', { headers: asJson(ada) })).json()) as {
+      notifications: Array<{ title: string; link: string }>;
+    };
+    expect(bell.notifications[0]).toMatchObject({
+      title: '[FIRING] errors (warning)',
+      link: `/projects/web/alerts/${ruleId}`,
+    });
+
+    t.clock.advance(11 * 60_000);
+    await runJob(jobDeps(), evaluateAlertsJob, 'test');
+    expect(await (await api(`/alerts/${ruleId}`)).json()).toMatchObject({ state: 'inactive', last_value: 0 });
+  });
+
+  it('watches the API error rate and p95 latency from api_usage_minutes', async () => {
+    const { api } = await setup();
+    const minute = (minutesAgo: number) =>
+      new Date(Math.floor(t.clock.now().getTime() / 60_000) * 60_000 - minutesAgo * 60_000);
+    const buckets = (slow: number, fast: number) => [fast, 0, 0, 0, 0, 0, 0, 0, slow, 0, 0, 0];
+    for (const [minutesAgo, requests, errors, slow] of [
+      [30, 100, 0, 0],
+      [2, 50, 20, 10],
+      [1, 50, 10, 10],
+    ] as const) {
+      await t.database.db
+        .insertInto('ktrlplane.api_usage_minutes')
+        .values({
+          org_id: 'acme',
+          project_id: 'web',
+          token_id: '',
+          minute: minute(minutesAgo),
+          requests,
+          client_errors: 0,
+          server_errors: errors,
+          duration_ms_sum: 0,
+          duration_buckets: buckets(slow, requests - slow),
+        } as never)
+        .execute();
+    }
+    const rate = await api('/alerts', {
+      name: '5xx',
+      kind: 'metric',
+      metric: 'api_error_rate',
+      comparator: '>',
+      threshold: 20,
+      window_minutes: 5,
+    });
+    const p95 = await api('/alerts', {
+      name: 'slow',
+      kind: 'metric',
+      metric: 'api_latency_p95',
+      comparator: '>',
+      threshold: 1000,
+      window_minutes: 5,
+    });
+    expect([rate.status, p95.status]).toEqual([201, 201]);
+    await runJob(jobDeps(), evaluateAlertsJob, 'test');
+    const rules = (await (await api('/alerts')).json()) as {
+      rules: Array<{ name: string; state: string; last_value: number }>;
+    };
+    const byName = Object.fromEntries(rules.rules.map((rule) => [rule.name, rule]));
+    // 30 errors in 100 requests; 20 of 100 requests took 1–2.5 s: the 95th percentile is in that bucket.
+    expect(byName['5xx']).toMatchObject({ state: 'firing', last_value: 30 });
+    expect(byName.slow?.state).toBe('firing');
+    expect(byName.slow?.last_value).toBeGreaterThan(1000);
+    expect(byName.slow?.last_value).toBeLessThanOrEqual(2500);
+  });
+
+  it('previews a usage threshold rule on the hourly usage of the project', async () => {
+    const { api } = await setup();
+    const hour = (hoursAgo: number) =>
+      new Date(Math.floor(t.clock.now().getTime() / 3_600_000) * 3_600_000 - hoursAgo * 3_600_000);
+    for (const [hoursAgo, quantity] of [
+      [5, 2],
+      [3, 12],
+      [2, 3],
+    ] as const) {
+      await t.database.db
+        .insertInto('ktrlplane.usage_hourly')
+        .values({
+          scope_type: 'organization',
+          scope_id: 'acme',
+          hour: hour(hoursAgo),
+          metric: 'instance_hours',
+          resource_id: 'db1',
+          resource_type: 'Konnektr.DigitalTwins',
+          sku: 'standard',
+          quantity: String(quantity),
+          org_id: 'acme',
+          project_id: 'web',
+          updated_at: t.clock.now(),
+        } as never)
+        .execute();
+    }
+    const unknown = await api('/alerts', {
+      name: 'u',
+      kind: 'usage',
+      usage_metric: 'no_such_metric',
+      threshold: 1,
+    });
+    expect(unknown.status).toBe(422);
+    const preview = await api('/alerts/preview', {
+      name: 'u',
+      kind: 'usage',
+      usage_metric: 'instance_hours',
+      comparator: '>',
+      threshold: 10,
+      window_minutes: 60,
+    });
+    expect(await preview.json()).toMatchObject({ firings: 1, max_value: 12 });
   });
 });

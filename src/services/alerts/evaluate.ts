@@ -18,6 +18,7 @@ import { AppError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { PrometheusError } from '../metrics/prometheus.ts';
 import { PromqlScopeError } from '../metrics/promql-scope.ts';
+import { notify } from '../notifications.ts';
 import { projectScopeForJob } from '../rbac.ts';
 import { conditionHolds, nextState } from './state.ts';
 import { ruleValues } from './values.ts';
@@ -142,7 +143,7 @@ async function notifyChannels(
     if (channel.kind === 'email' && channel.target) {
       await enqueueMail(trx, { to: channel.target, subject: message.title, text: message.body }, now);
     } else if (channel.kind === 'in_app') {
-      await notifyInApp(trx, rule, event, message);
+      await notifyInApp(trx, rule, event, message, config);
     }
     // Handed to the mail outbox or the notifications table in this same transaction: delivered.
     await insertAlertDelivery(trx, {
@@ -207,12 +208,28 @@ export function alertMessage(
   return { title: `[${state}] ${rule.name} (${rule.severity})`, body: lines.join('\n'), link };
 }
 
-// In-app notifications arrive with the usage-dashboard branch (services/notifications.ts).
+/** In-app: every member of the project (and its organization's admins) sees it under the bell. */
 async function notifyInApp(
-  _trx: Transaction<Database>,
-  _rule: AlertRule & { org_id: string },
-  _event: AlertEvent,
-  _message: { title: string; body: string; link: string },
-): Promise<void> {}
+  trx: Transaction<Database>,
+  rule: AlertRule & { org_id: string },
+  event: AlertEvent,
+  message: { title: string; body: string; link: string },
+  config: Config,
+): Promise<void> {
+  await notify(trx, {
+    orgId: rule.org_id,
+    projectId: rule.project_id,
+    audience: 'project-members',
+    kind: `alert.${event.state}`,
+    title: message.title,
+    body: message.body,
+    link: `/projects/${rule.project_id}/alerts/${rule.rule_id}`,
+    dedupeKey: `alert-event:${event.event_id}`,
+    now: event.at,
+    baseUrl: config.BASE_URL,
+    // Email is a channel of its own; the in-app channel stays in the app.
+    email: false,
+  });
+}
 
 export type ChannelRow = Selectable<AlertChannelsTable>;

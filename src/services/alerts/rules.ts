@@ -12,6 +12,8 @@ import { listResourcesInProject } from '../../db/resources.repository.ts';
 import type { Database } from '../../db/types.ts';
 import { AppError, conflict, type FieldError, unprocessable } from '../../lib/errors.ts';
 import type { AlertRuleInput } from '../../schemas/alerts.ts';
+import { usageMetric } from '../../schemas/usage-metrics.ts';
+import { LogQuerySyntaxError, parseLogQuery } from '../logs/query.ts';
 import { PrometheusError, prometheusConfigured } from '../metrics/prometheus.ts';
 import { PromqlScopeError, scopePromql } from '../metrics/promql-scope.ts';
 import type { AuthorizedScope } from '../rbac.ts';
@@ -131,6 +133,17 @@ export async function checkRuleReferences(
         errors.push({ pointer: '/query', message: `${error.message} (at character ${error.position + 1})` });
       }
     }
+  }
+  if (values.kind === 'log') {
+    try {
+      parseLogQuery(params.query ?? '');
+    } catch (error) {
+      if (!(error instanceof LogQuerySyntaxError)) throw error;
+      errors.push({ pointer: '/log_query', message: error.errors[0]?.message ?? error.detail });
+    }
+  }
+  if (values.kind === 'usage' && !usageMetric(params.metric ?? '')) {
+    errors.push({ pointer: '/usage_metric', message: `no usage metric "${params.metric}"` });
   }
   if (errors.length > 0) throw unprocessable(errors);
 }

@@ -2,18 +2,23 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../../config.ts';
 import type { AlertRule } from '../../db/alerts.repository.ts';
 import { apiUsageByMinute } from '../../db/api-usage-stats.repository.ts';
+import { accountKeyForProject } from '../../db/billing.repository.ts';
 import {
   type StatusChange,
   statusChangesInRange,
   statusTransitionsInRange,
 } from '../../db/resource-history.repository.ts';
+import { listResourcesInProject } from '../../db/resources.repository.ts';
 import type { Database } from '../../db/types.ts';
-import { unprocessable } from '../../lib/errors.ts';
+import { usageMetrics } from '../../schemas/usage-metrics.ts';
 import { toneOfStatus } from '../deployment-status.ts';
+import { countLogLines } from '../logs/query.ts';
 import { apiWindow, latencyPercentile, percentOf } from '../metrics/api-traffic.ts';
 import { queryRange } from '../metrics/prometheus.ts';
 import { scopePromql } from '../metrics/promql-scope.ts';
 import type { AuthorizedScope } from '../rbac.ts';
+import { API_LATENCY_BUCKETS_MS } from '../usage/api-calls.ts';
+import { usageSeries } from '../usage/series.ts';
 
 /**
  * The value an alert rule watches, at a list of instants: each value covers the rule's window
@@ -187,26 +192,67 @@ async function apiMetricValues(
   });
 }
 
-// Replaced when the logs and usage-metering branches land (countLogLines, usageSeries, buckets).
-const API_LATENCY_BUCKETS_MS: readonly number[] = [];
+/** Log lines matching the rule's query per minute, summed over the window ending at each instant. */
 async function logCountValues(
-  _ctx: ValueContext,
-  _params: Record<string, string | undefined>,
-  _times: Date[],
-  _windowMs: number,
+  ctx: ValueContext,
+  params: Record<string, string | undefined>,
+  times: Date[],
+  windowMs: number,
 ): Promise<Array<number | null>> {
-  throw unprocessable([{ pointer: '/log_query', message: 'log rules need the logs module' }]);
+  const first = times[0] as Date;
+  const last = times.at(-1) as Date;
+  // One count per minute from the window's start before the first instant to the last instant.
+  const counts = await countLogLines(ctx.db, ctx.scope, {
+    ...(params.resource_id ? { resourceId: params.resource_id } : {}),
+    q: params.query ?? '',
+    from: new Date(first.getTime() - windowMs),
+    to: new Date(last.getTime() + 1),
+    bucket: 60,
+  });
+  // A bucket [start, start + 60 s) counts toward an instant whose window (t - window, t] holds it.
+  const events = counts.buckets.map((bucket) => ({
+    at: new Date(bucket.start.getTime() + 59_999),
+    count: bucket.count,
+  }));
+  return windowSums(events, times, windowMs);
 }
+
+/**
+ * Usage of the rule's metric by the project over the window (hourly aggregates, so the window is
+ * rounded out to whole hours): the project's resources' usage, and usage without a resource too
+ * when the project pays for itself.
+ */
 async function usageValues(
-  _ctx: ValueContext,
-  _params: Record<string, string | undefined>,
-  _times: Date[],
-  _windowMs: number,
+  ctx: ValueContext,
+  params: Record<string, string | undefined>,
+  times: Date[],
+  windowMs: number,
 ): Promise<Array<number | null>> {
-  throw unprocessable([{ pointer: '/usage_metric', message: 'usage rules need the usage module' }]);
+  const hourMs = 3_600_000;
+  const first = times[0] as Date;
+  const last = times.at(-1) as Date;
+  const account = await accountKeyForProject(ctx.db, ctx.scope.id, ctx.scope.orgId);
+  const resources = new Set(
+    (await listResourcesInProject(ctx.db, ctx.scope)).map((resource) => resource.resource_id),
+  );
+  const rows = await usageSeries(ctx.db, account, {
+    from: new Date(Math.floor((first.getTime() - windowMs) / hourMs) * hourMs),
+    to: new Date(Math.floor(last.getTime() / hourMs) * hourMs + hourMs),
+    granularity: 'hour',
+    metric: params.metric,
+  });
+  const mine = rows.filter((row) =>
+    row.resource_id === null ? account.scope_type === 'project' : resources.has(row.resource_id),
+  );
+  // An hour counts toward an instant once it has started inside the window (hourly data).
+  const events = mine.map((row) => ({ at: new Date(row.period_start.getTime() + 1), count: row.quantity }));
+  return windowSums(events, times, Math.ceil(windowMs / hourMs) * hourMs);
 }
 
 /** Usage metrics a rule of kind `usage` can watch. */
 export function usageMetricChoices(): Array<{ name: string; description: string }> {
-  return [];
+  return usageMetrics.map((metric) => ({
+    name: metric.name,
+    description: `${metric.description} (${metric.unit})`,
+  }));
 }
