@@ -25,6 +25,7 @@ import { ingestTokensRoutes } from './routes/ingest-tokens.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
 import { logIngestRoutes } from './routes/log-ingest.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { monitoringRoutes } from './routes/monitoring.tsx';
 import { notificationsRoutes } from './routes/notifications.tsx';
 import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
@@ -59,6 +60,7 @@ const sharedRoutes = [
   billingRoutes,
   resourceEventsRoutes,
   alertsRoutes,
+  monitoringRoutes,
   notificationsRoutes,
   ingestTokensRoutes,
 ];

@@ -58,6 +58,8 @@ describe('alerts', () => {
     await createOrgFor(t, ada, 'Acme', 'acme');
     await createProjectFor(t, ada, 'acme', 'Web', 'web');
     await createResourceRow(t, 'web', 'db1');
+    // Tests write db1's history themselves; drop the event the insert trigger stamped with the wall clock.
+    await t.database.db.deleteFrom('ktrlplane.resource_deployments').execute();
     const token = await apiTokenFor(t, ada);
     const api = (path: string, init: RequestInit & { json?: unknown } = {}) =>
       t.app.request(`/api/v1/projects/web${path}`, {
@@ -400,6 +402,8 @@ describe('alert rules on logs, API traffic and usage', () => {
     await createOrgFor(t, ada, 'Acme', 'acme');
     await createProjectFor(t, ada, 'acme', 'Web', 'web');
     await createResourceRow(t, 'web', 'db1');
+    // Tests write db1's history themselves; drop the event the insert trigger stamped with the wall clock.
+    await t.database.db.deleteFrom('ktrlplane.resource_deployments').execute();
     const token = await apiTokenFor(t, ada);
     const api = (path: string, json?: unknown) =>
       t.app.request(`/api/v1/projects/web${path}`, {

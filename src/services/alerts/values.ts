@@ -3,11 +3,7 @@ import type { Config } from '../../config.ts';
 import type { AlertRule } from '../../db/alerts.repository.ts';
 import { apiUsageByMinute } from '../../db/api-usage-stats.repository.ts';
 import { accountKeyForProject } from '../../db/billing.repository.ts';
-import {
-  type StatusChange,
-  statusChangesInRange,
-  statusTransitionsInRange,
-} from '../../db/resource-history.repository.ts';
+import { statusChangesInRange, statusTransitionsInRange } from '../../db/resource-history.repository.ts';
 import { listResourcesInProject } from '../../db/resources.repository.ts';
 import type { Database } from '../../db/types.ts';
 import { usageMetrics } from '../../schemas/usage-metrics.ts';
@@ -16,6 +12,7 @@ import { countLogLines } from '../logs/query.ts';
 import { apiWindow, latencyPercentile, percentOf } from '../metrics/api-traffic.ts';
 import { queryRange } from '../metrics/prometheus.ts';
 import { scopePromql } from '../metrics/promql-scope.ts';
+import { replayStatuses } from '../metrics/status-replay.ts';
 import type { AuthorizedScope } from '../rbac.ts';
 import { API_LATENCY_BUCKETS_MS } from '../usage/api-calls.ts';
 import { usageSeries } from '../usage/series.ts';
@@ -35,27 +32,6 @@ export interface ValueContext {
 }
 
 export const FAILED_TRANSITION_STATUSES = new Set(['Error', 'Failed', 'Degraded']);
-
-/** Statuses replayed from the history: the status each resource had at each instant. */
-function replayStatuses(
-  changes: StatusChange[],
-  times: Date[],
-  visit: (statuses: Map<string, { status: string; since: Date }>, t: Date, index: number) => void,
-) {
-  const statuses = new Map<string, { status: string; since: Date }>();
-  const ordered = [...changes].sort((a, b) => a.at.getTime() - b.at.getTime());
-  let next = 0;
-  times.forEach((t, index) => {
-    while (next < ordered.length && (ordered[next] as StatusChange).at.getTime() <= t.getTime()) {
-      const change = ordered[next++] as StatusChange;
-      const current = statuses.get(change.resource_id);
-      if (change.status === 'Deleted') statuses.delete(change.resource_id);
-      else if (current?.status !== change.status)
-        statuses.set(change.resource_id, { status: change.status, since: change.at });
-    }
-    visit(statuses, t, index);
-  });
-}
 
 /** Resources whose status is not healthy (a warning or failure tone) at each instant. */
 export async function unhealthyResourceCounts(
