@@ -14,6 +14,7 @@ import { loadNavigation } from './lib/navigation.ts';
 import { requestTracing } from './lib/tracing.ts';
 import { accessRoutes } from './routes/access.tsx';
 import { accountRoutes } from './routes/account.tsx';
+import { alertsRoutes } from './routes/alerts.tsx';
 import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { billingRoutes } from './routes/billing.tsx';
@@ -25,6 +26,7 @@ import { invitationsRoutes } from './routes/invitations.tsx';
 import { logIngestRoutes } from './routes/log-ingest.ts';
 import { logsRoutes } from './routes/logs.tsx';
 import { metricsRoutes } from './routes/metrics.ts';
+import { monitoringRoutes } from './routes/monitoring.tsx';
 import { notificationsRoutes } from './routes/notifications.tsx';
 import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
@@ -58,6 +60,8 @@ const sharedRoutes = [
   deploymentRoutes,
   billingRoutes,
   resourceEventsRoutes,
+  alertsRoutes,
+  monitoringRoutes,
   notificationsRoutes,
   ingestTokensRoutes,
   logsRoutes,

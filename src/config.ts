@@ -93,6 +93,13 @@ export const configSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('ktrlplane'),
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  // Metrics and alerts (README "Metrics and alerts"): resource metrics come from a
+  // Prometheus-compatible API when PROMETHEUS_URL is set; answers are cached briefly per query.
+  PROMETHEUS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PROMETHEUS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  PROMETHEUS_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(15),
+  /** How long a webhook or Alertmanager delivery may take before it counts as failed (and is retried). */
+  ALERT_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
 });
 
 type ParsedConfig = z.infer<typeof configSchema>;

@@ -1,6 +1,8 @@
 import { createLogPartitionsJob } from './create-log-partitions.ts';
+import { deliverAlertNotificationsJob } from './deliver-alert-notifications.ts';
 import { deliverMailJob } from './deliver-mail.ts';
 import { enforceLogRetentionJob } from './enforce-log-retention.ts';
+import { evaluateAlertsJob } from './evaluate-alerts.ts';
 import { finishDeploymentsJob } from './finish-deployments.ts';
 import { housekeepingJob } from './housekeeping.ts';
 import type { Job } from './job.ts';
@@ -27,6 +29,8 @@ export const jobs: readonly Job[] = [
   usageQuotaAlertsJob,
   createLogPartitionsJob,
   enforceLogRetentionJob,
+  evaluateAlertsJob,
+  deliverAlertNotificationsJob,
 ];
 
 export function jobsForCron(cron: string): Job[] {

@@ -31,6 +31,11 @@ const tones: Record<string, StatusTone> = {
   Undeployed: 'idle',
 };
 
+/** The tone of a status: transient ones are 'working', unknown ones a 'warning'. */
+export function toneOfStatus(status: string): StatusTone {
+  return TRANSIENT_STATUSES.has(status) ? 'working' : (tones[status] ?? 'warning');
+}
+
 export interface DeploymentSummary {
   status: string;
   /** ISO time the status last changed. */
@@ -60,7 +65,7 @@ export function summarizeDeployment(row: Row, now: Date, stuckAfterSeconds: numb
   const transient = TRANSIENT_STATUSES.has(row.status);
   const stuckAt = row.status_changed_at.getTime() + stuckAfterSeconds * 1000;
   const stuck = transient && now.getTime() > stuckAt;
-  const tone: StatusTone = transient ? 'working' : (tones[row.status] ?? 'warning');
+  const tone = toneOfStatus(row.status);
   return {
     status: row.status,
     since: row.status_changed_at.toISOString(),

@@ -105,6 +105,52 @@ describe('cross-tenant isolation', () => {
         })
         .execute();
     }
+    // Ada's alerting: a rule, a channel and a silence in proj-a.
+    const rule = await t.database.db
+      .insertInto('ktrlplane.alert_rules')
+      .values({
+        project_id: 'proj-a',
+        name: 'degraded',
+        kind: 'status',
+        params: JSON.stringify({ status: 'Degraded' }),
+        comparator: '>',
+        threshold: 0,
+        window_seconds: 300,
+        for_seconds: 0,
+        severity: 'warning',
+        labels: '{}',
+        runbook_url: null,
+        channel_ids: '[]',
+        created_by: ada.userId,
+        created_at: t.clock.now(),
+        updated_at: t.clock.now(),
+      })
+      .returning('rule_id')
+      .executeTakeFirstOrThrow();
+    const channel = await t.database.db
+      .insertInto('ktrlplane.alert_channels')
+      .values({
+        project_id: 'proj-a',
+        name: 'ops',
+        kind: 'in_app',
+        target: null,
+        signing_secret: null,
+        created_at: t.clock.now(),
+      })
+      .returning('channel_id')
+      .executeTakeFirstOrThrow();
+    const silence = await t.database.db
+      .insertInto('ktrlplane.alert_silences')
+      .values({
+        project_id: 'proj-a',
+        rule_id: null,
+        comment: 'maintenance',
+        created_by: ada.userId,
+        starts_at: t.clock.now(),
+        ends_at: new Date(t.clock.now().getTime() + 3_600_000),
+      })
+      .returning('silence_id')
+      .executeTakeFirstOrThrow();
     const notification = await t.database.db
       .insertInto('ktrlplane.notifications')
       .values({
@@ -153,6 +199,9 @@ describe('cross-tenant isolation', () => {
     const values: Record<string, string> = {
       ingestTokenId: ingestToken.token_id,
       searchId: savedSearch.search_id,
+      ruleId: rule.rule_id,
+      channelId: channel.channel_id,
+      silenceId: silence.silence_id,
       orgId: 'org-a',
       projectId: 'proj-a',
       resourceId: 'res-a',
