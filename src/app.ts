@@ -14,14 +14,20 @@ import { loadNavigation } from './lib/navigation.ts';
 import { requestTracing } from './lib/tracing.ts';
 import { accessRoutes } from './routes/access.tsx';
 import { accountRoutes } from './routes/account.tsx';
+import { alertsRoutes } from './routes/alerts.tsx';
 import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { billingRoutes } from './routes/billing.tsx';
 import { deploymentRoutes } from './routes/deployments.tsx';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
+import { ingestTokensRoutes } from './routes/ingest-tokens.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
+import { logIngestRoutes } from './routes/log-ingest.ts';
+import { logsRoutes } from './routes/logs.tsx';
 import { metricsRoutes } from './routes/metrics.ts';
+import { monitoringRoutes } from './routes/monitoring.tsx';
+import { notificationsRoutes } from './routes/notifications.tsx';
 import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
@@ -54,6 +60,11 @@ const sharedRoutes = [
   deploymentRoutes,
   billingRoutes,
   resourceEventsRoutes,
+  alertsRoutes,
+  monitoringRoutes,
+  notificationsRoutes,
+  ingestTokensRoutes,
+  logsRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */
@@ -144,6 +155,8 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.route('/', metricsRoutes);
   // Also before authentication: Stripe authenticates by signing the body, not with a credential.
   app.route('/', stripeWebhookRoutes);
+  // Also before authentication: shippers authenticate with a project's ingest token, checked there.
+  app.route('/', logIngestRoutes);
   // Counts /api/v1 calls (billing's api_calls, the API usage charts); it reads the principal and
   // scope after the route ran, so it wraps authentication too and times the whole call.
   deps.apiUsage ??= new ApiUsageRecorder();

@@ -120,8 +120,20 @@ export async function handleScheduled(
   const database = openDatabase(config);
   const run = (async () => {
     try {
-      for (const job of jobsForCron(controller.cron)) {
-        await runJob({ db: database.db, clock: systemClock, logger, config }, job, `cron:${controller.cron}`);
+      const deps = { db: database.db, clock: systemClock, logger, config };
+      const trigger = `cron:${controller.cron}`;
+      const due = jobsForCron(controller.cron);
+      for (const job of due) await runJob(deps, job, trigger);
+      // Cron Triggers fire once a minute at most: sub-minute jobs run again within the minute.
+      const frequent = due.filter((job) => job.intervalSeconds);
+      for (let second = 0; frequent.length > 0; ) {
+        const next = Math.min(...frequent.map((job) => second + (job.intervalSeconds ?? 60)));
+        if (next >= 60) break;
+        await new Promise((resolve) => setTimeout(resolve, (next - second) * 1000));
+        second = next;
+        for (const job of frequent) {
+          if (second % (job.intervalSeconds ?? 60) === 0) await runJob(deps, job, `${trigger}+${second}s`);
+        }
       }
     } finally {
       await database.close();

@@ -2,7 +2,15 @@
  * Logical asset names → their content-hashed URLs, written by `npm run build` into
  * dist/public/static/manifest.json. Hashed URLs let /static send year-long immutable caching.
  */
-export const ASSET_NAMES = ['app.css', 'htmx.js', 'htmx-sse.js', 'alpine.js', 'favicon.svg'] as const;
+export const ASSET_NAMES = [
+  'app.css',
+  'htmx.js',
+  'htmx-sse.js',
+  'app.js',
+  'alpine.js',
+  'log-tail.js',
+  'favicon.svg',
+] as const;
 export type AssetName = (typeof ASSET_NAMES)[number];
 export type AssetManifest = Record<AssetName, string>;
 

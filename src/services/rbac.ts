@@ -151,3 +151,16 @@ function describe(action: Action): string {
       return 'manage billing of';
   }
 }
+
+/**
+ * The scope a background job works in when it acts for a tenant's own configuration (an alert
+ * rule evaluated for its project). No caller is involved: the job read the project id from the
+ * tenant's row itself, so the scope is that row's own project and never another. Not for routes.
+ */
+export function projectScopeForJob(orgId: string, projectId: string): AuthorizedScope<'project'> {
+  return Object.assign(
+    {},
+    { orgId, projectId, resourceId: null },
+    { type: 'project', id: projectId, actions: new Set(['read']) },
+  ) as unknown as AuthorizedScope<'project'>;
+}
