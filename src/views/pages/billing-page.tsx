@@ -1,7 +1,9 @@
 import type { InvoiceRow, SubscriptionRow } from '../../db/billing.repository.ts';
 import type { Plan } from '../../schemas/plans.ts';
+import type { BillingDashboard } from '../../services/billing/dashboard.ts';
 import type { PlanChangePreview } from '../../services/billing/subscriptions.ts';
 import { Button, Card, FormAlert, PageHeader } from '../components/form.tsx';
+import { BillingDashboardSection } from './billing-dashboard.tsx';
 
 export interface BillingView {
   /** Where this account's billing pages live: /organizations/:id/billing or /projects/:id/billing. */
@@ -18,6 +20,8 @@ export interface BillingView {
   suspended: boolean;
   graceDays: number;
   canManage: boolean;
+  /** Usage, cost, projections, invoice preview, payment method, insights. */
+  dashboard: BillingDashboard;
   alert?: string;
 }
 
@@ -160,6 +164,7 @@ export function BillingPage(view: BillingView) {
           </Card>
         </div>
       </div>
+      <BillingDashboardSection dashboard={view.dashboard} base={view.base} />
       <div class="mt-6">
         <Card title="Invoices">
           {view.invoices.length === 0 ? (
