@@ -128,7 +128,7 @@ export function optimizationInsights(inputs: InsightInputs): Insight[] {
           kind: 'over_provisioned',
           resource_id: resource.resource_id,
           title: `${resource.name} has more instances than it needs`,
-          detail: `Peak of ${peak} connections in ${IDLE_DAYS} days: ${needed} instance${needed === 1 ? '' : 's'} serve it with ${Math.round((HEADROOM - 1) * 100)} % headroom (${CONNECTIONS_PER_INSTANCE} connections each), it runs ${instances}. Scaling down saves about ${money(plan, savings)} a month.`,
+          detail: `Peak of ${peak} connections in ${IDLE_DAYS} days: ${needed} instance${needed === 1 ? ' serves' : 's serve'} it with ${Math.round((HEADROOM - 1) * 100)} % headroom (${CONNECTIONS_PER_INSTANCE} connections each), it runs ${instances}. Scaling down saves about ${money(plan, savings)} a month.`,
           monthly_savings: savings,
         });
       }

@@ -26,7 +26,15 @@ function plural(unit: string, n: number): string {
 }
 
 const day = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : '—');
-const metricLabel = (metric: string) => metric.replaceAll('_', ' ').replace(/^./, (c) => c.toUpperCase());
+/** `storage_gb_hours` → `Storage GB-hours`, `api_calls` → `API calls`. */
+export function metricLabel(metric: string): string {
+  const text = metric
+    .replace(/_hours$/, '-hours')
+    .replaceAll('_', ' ')
+    .replace(/\bgb\b/, 'GB')
+    .replace(/\bapi\b/, 'API');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 const typeLabel = (type: string | null) =>
   type === null ? 'Organization (API calls)' : type.replace(/^Konnektr\./, '');
 
@@ -93,11 +101,9 @@ export function BillingDashboardSection(props: { dashboard: BillingDashboard; ba
   const d = props.dashboard;
   const money = (cents: number) => formatMoney(cents, d.currency);
   const DAY_MS = 86_400_000;
-  // A day's cost is plotted at its end (now, for today).
-  const endOf = (t: Date) => new Date(Math.min(t.getTime() + DAY_MS, d.as_of.getTime()));
   const lastDay = d.cost.cumulative.at(-1);
   return (
-    <section class="mt-6 space-y-6" aria-label="Usage and cost" data-testid="billing-dashboard">
+    <section class="space-y-6" aria-label="Usage and cost" data-testid="billing-dashboard">
       <p class="text-sm text-slate-600 dark:text-slate-300">
         {d.plan.display_name} plan · period{' '}
         <time datetime={d.period.start.toISOString()}>{day(d.period.start)}</time> to{' '}
@@ -195,19 +201,20 @@ export function BillingDashboardSection(props: { dashboard: BillingDashboard; ba
       </Card>
 
       <div class="grid gap-6 lg:grid-cols-2">
-        <Card title="Cost this period">
+        <Card>
           <TimeSeriesChart
             id="cumulative-cost"
+            width={520}
             kind="line"
-            title="Cumulative cost"
-            description="Cost of the period up to the end of each day, plan price included, and the projection to the period's end."
+            title="Cost this period (cumulative)"
+            description="Cost of the period through each day, plan price included, and the projection to the period's end."
             from={d.period.start}
             to={d.period.end}
             series={[
               {
                 name: 'Cost so far',
                 unit: d.currency.toUpperCase(),
-                points: d.cost.cumulative.map((p) => ({ t: endOf(p.t), v: p.amount / 100 })),
+                points: d.cost.cumulative.map((p) => ({ t: p.t, v: p.amount / 100 })),
               },
               ...(lastDay
                 ? [
@@ -216,7 +223,7 @@ export function BillingDashboardSection(props: { dashboard: BillingDashboard; ba
                       unit: d.currency.toUpperCase(),
                       dashed: true,
                       points: [
-                        { t: endOf(lastDay.t), v: lastDay.amount / 100 },
+                        { t: lastDay.t, v: lastDay.amount / 100 },
                         { t: d.period.end, v: d.cost.projected_total / 100 },
                       ],
                     },
@@ -227,9 +234,10 @@ export function BillingDashboardSection(props: { dashboard: BillingDashboard; ba
           />
         </Card>
         {d.daily_usage.map((series) => (
-          <Card title={`${metricLabel(series.metric)} per day`}>
+          <Card>
             <TimeSeriesChart
               id={`daily-${series.metric.replaceAll('_', '-')}`}
+              width={520}
               kind="bar"
               title={`${metricLabel(series.metric)} per day`}
               description={`Daily ${series.metric.replaceAll('_', ' ')} this period (UTC days).`}
@@ -272,7 +280,9 @@ export function BillingDashboardSection(props: { dashboard: BillingDashboard; ba
                     <td class={cellClass}>
                       {row.name}
                       {row.deleted && <span class="ml-1 text-xs text-slate-500">(deleted)</span>}
-                      <span class="block text-xs text-slate-500">{typeLabel(row.resource_type)}</span>
+                      {row.resource_id !== null && (
+                        <span class="block text-xs text-slate-500">{typeLabel(row.resource_type)}</span>
+                      )}
                     </td>
                     <td class={`${cellClass} text-right tabular-nums`}>{money(row.amount)}</td>
                   </tr>

@@ -109,7 +109,8 @@ export function BillingPage(view: BillingView) {
             : `An invoice is unpaid since ${day(view.pastDueSince)}. Update the payment method within ${view.graceDays} days of that, or paid resources are suspended.`}
         </p>
       )}
-      <div class="grid gap-6 lg:grid-cols-3">
+      <BillingDashboardSection dashboard={view.dashboard} base={view.base} />
+      <div class="mt-6 grid gap-6 lg:grid-cols-3">
         <Card title="Plan">
           <dl class="grid grid-cols-2 gap-y-1 text-sm" data-testid="billing-plan">
             <dt class="text-slate-500">Plan</dt>
@@ -164,7 +165,6 @@ export function BillingPage(view: BillingView) {
           </Card>
         </div>
       </div>
-      <BillingDashboardSection dashboard={view.dashboard} base={view.base} />
       <div class="mt-6">
         <Card title="Invoices">
           {view.invoices.length === 0 ? (
