@@ -8,6 +8,7 @@ import {
 } from '../../db/billing.repository.ts';
 import type { Database } from '../../db/types.ts';
 import { AppError } from '../../lib/errors.ts';
+import { metricLabel } from '../../lib/metric-label.ts';
 import type { Plan } from '../../schemas/plans.ts';
 import { usageMetric } from '../../schemas/usage-metrics.ts';
 import { notify } from '../notifications.ts';
@@ -171,7 +172,7 @@ export async function announceQuotaThresholds(
       projectId: args.key.scope_type === 'project' ? args.key.scope_id : null,
       audience: 'billing',
       kind: 'usage.quota',
-      title: `${quota.metric.replaceAll('_', ' ')}: ${threshold}% of this period's quota used`,
+      title: `${metricLabel(quota.metric)}: ${threshold}% of this period's quota used`,
       body: `${what} used (${Math.floor(quota.percent)}%) on the ${args.plan.display_name} plan, period ${day(args.period.start)} to ${day(args.period.end)} (UTC). ${label} ${consequence}`,
       link:
         args.key.scope_type === 'organization'

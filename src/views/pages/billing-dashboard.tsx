@@ -1,3 +1,4 @@
+import { metricLabel } from '../../lib/metric-label.ts';
 import type { BillingDashboard } from '../../services/billing/dashboard.ts';
 import { TimeSeriesChart } from '../components/chart.tsx';
 import { Card } from '../components/form.tsx';
@@ -26,15 +27,6 @@ function plural(unit: string, n: number): string {
 }
 
 const day = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : '—');
-/** `storage_gb_hours` → `Storage GB-hours`, `api_calls` → `API calls`. */
-export function metricLabel(metric: string): string {
-  const text = metric
-    .replace(/_hours$/, '-hours')
-    .replaceAll('_', ' ')
-    .replace(/\bgb\b/, 'GB')
-    .replace(/\bapi\b/, 'API');
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
 const typeLabel = (type: string | null) =>
   type === null ? 'Organization (API calls)' : type.replace(/^Konnektr\./, '');
 
