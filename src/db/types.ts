@@ -191,6 +191,50 @@ export interface ResourceDeploymentsTable {
   at: Generated<Date>;
 }
 
+/** A per-project credential of log shippers; only the SHA-256 of its secret is kept. */
+export interface IngestTokensTable {
+  token_id: string;
+  project_id: string;
+  name: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  /** Lines stored and lines refused through this token (int8, parsed to numbers by type-parsers.ts). */
+  accepted_lines: ColumnType<number, never, never>;
+  rejected_lines: ColumnType<number, never, never>;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** One log line (partitioned by retention class and day; see migration 0011). */
+export interface LogsTable {
+  log_id: Generated<number>;
+  retention_days: number;
+  ts: Date;
+  received_at: Date;
+  project_id: string;
+  resource_id: string;
+  level: LogLevel;
+  message: string;
+  attributes: ColumnType<Record<string, unknown>, string, string>;
+  source: 'otlp' | 'loki';
+  search: ColumnType<string, never, never>;
+}
+
+export interface SavedLogSearchesTable {
+  search_id: string;
+  project_id: string;
+  resource_id: string | null;
+  name: string;
+  query: string;
+  time_range: string;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
 export interface ResourceHealthChecksTable {
   check_id: Generated<number>;
   resource_id: string;
@@ -494,6 +538,84 @@ export interface UsageReconciliationsTable {
   checked_at: Date;
 }
 
+export type AlertRuleKind = 'metric' | 'promql' | 'log' | 'status' | 'usage';
+export type AlertComparator = '>' | '>=' | '<' | '<=';
+export type AlertSeverity = 'critical' | 'warning' | 'info';
+export type AlertState = 'inactive' | 'pending' | 'firing';
+export type AlertChannelKind = 'in_app' | 'email' | 'webhook' | 'alertmanager';
+
+export interface AlertRulesTable {
+  rule_id: Generated<string>;
+  project_id: string;
+  name: string;
+  kind: AlertRuleKind;
+  /** The kind's own fields (metric name, PromQL, log query, status, usage metric, resource). */
+  params: ColumnType<Record<string, unknown>, string, string>;
+  comparator: AlertComparator;
+  threshold: number;
+  window_seconds: number;
+  for_seconds: number;
+  severity: AlertSeverity;
+  labels: ColumnType<Record<string, string>, string, string>;
+  runbook_url: string | null;
+  channel_ids: ColumnType<string[], string, string>;
+  enabled: Generated<boolean>;
+  state: Generated<AlertState>;
+  state_since: Date | null;
+  last_value: number | null;
+  last_evaluated_at: Date | null;
+  last_error: string | null;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AlertChannelsTable {
+  channel_id: Generated<string>;
+  project_id: string;
+  name: string;
+  kind: AlertChannelKind;
+  /** Email address, webhook URL or Alertmanager base URL; null for in-app. */
+  target: string | null;
+  /** A webhook's HMAC key: read only by the delivery code, never shown after creation. */
+  signing_secret: string | null;
+  created_at: Date;
+}
+
+export interface AlertEventsTable {
+  event_id: Generated<number>;
+  rule_id: string;
+  project_id: string;
+  state: 'pending' | 'firing' | 'resolved';
+  value: number | null;
+  silenced: Generated<boolean>;
+  at: Date;
+}
+
+export interface AlertDeliveriesTable {
+  delivery_id: Generated<string>;
+  event_id: number;
+  channel_id: string;
+  project_id: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_at: Date;
+  response_status: number | null;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
+export interface AlertSilencesTable {
+  silence_id: Generated<string>;
+  project_id: string;
+  rule_id: string | null;
+  comment: string;
+  created_by: string | null;
+  starts_at: Date;
+  ends_at: Date;
+}
+
 export interface Database {
   'ktrlplane.users': UsersTable;
   'ktrlplane.organizations': OrganizationsTable;
@@ -532,6 +654,14 @@ export interface Database {
   'ktrlplane.usage_rollup_state': UsageRollupStateTable;
   'ktrlplane.usage_meter_reports': UsageMeterReportsTable;
   'ktrlplane.usage_reconciliations': UsageReconciliationsTable;
+  'ktrlplane.ingest_tokens': IngestTokensTable;
+  'ktrlplane.logs': LogsTable;
+  'ktrlplane.saved_log_searches': SavedLogSearchesTable;
+  'ktrlplane.alert_rules': AlertRulesTable;
+  'ktrlplane.alert_channels': AlertChannelsTable;
+  'ktrlplane.alert_events': AlertEventsTable;
+  'ktrlplane.alert_deliveries': AlertDeliveriesTable;
+  'ktrlplane.alert_silences': AlertSilencesTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -65,6 +65,16 @@ export async function sha256Hex(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * A new bearer secret (`prefix` + 32 random bytes, base64url) and the SHA-256 hex the database
+ * keeps in its place. API tokens and ingest tokens are both made here: the secret is shown once,
+ * only the hash is stored, and a presented secret is found again by hashing it.
+ */
+export async function newBearerSecret(prefix: string): Promise<{ secret: string; hash: string }> {
+  const secret = `${prefix}${randomToken(32)}`;
+  return { secret, hash: await sha256Hex(secret) };
+}
+
 /** Compares two byte strings in time that depends only on their length. */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

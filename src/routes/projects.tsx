@@ -20,23 +20,26 @@ import {
   type ProjectSettingsView,
   ProjectsPage,
 } from '../views/pages/project-pages.tsx';
+import { ingestTokensView } from './ingest-tokens.tsx';
 
 /** Projects: every readable project, one project's overview and settings, rename and delete. */
 export const projectsRoutes = new Hono<AppEnv>();
 
 const projectScope = (c: Context<AppEnv>) => c.get('scope') as AuthorizedScope<'project'>;
 
-async function settingsView(
+/** The settings page's data (also rendered by routes/ingest-tokens.tsx after a create). */
+export async function settingsView(
   c: Context<AppEnv>,
   extra: Partial<ProjectSettingsView> = {},
 ): Promise<ProjectSettingsView> {
   const { db } = c.get('deps');
   const scope = projectScope(c);
-  const [project, organizationName] = await Promise.all([
+  const [project, organizationName, ingestTokens] = await Promise.all([
     getProject(db, scope),
     getOrganizationName(db, scope),
+    ingestTokensView(c),
   ]);
-  return { project, organizationName, permissions: [...scope.actions], ...extra };
+  return { project, organizationName, permissions: [...scope.actions], ingestTokens, ...extra };
 }
 
 projectsRoutes.get('/projects', requireUser(), async (c) => {

@@ -77,6 +77,8 @@ export const planSchema = z.strictObject({
     skus: z.array(z.string().min(1)).min(1),
     /** Largest `instances` / `replicas` a resource may have. */
     instances: z.number().int().positive(),
+    /** Days resource log lines are kept (whole day partitions are dropped after this). */
+    log_retention_days: z.number().int().min(1).max(400),
   }),
   /**
    * Usage quotas per billing period, by metric (src/schemas/usage-metrics.ts): members with
@@ -129,10 +131,16 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
       currency: 'usd',
       base_price: null,
       metered: {},
-      limits: { projects: 2, resources: 3, skus: ['free'], instances: 1 },
+      limits: { projects: 2, resources: 3, skus: ['free'], instances: 1, log_retention_days: 3 },
       // Nothing to pay with: the free quota is a hard one.
       quotas: { api_calls: { per_period: 100_000, hard: true } },
-      features: ['2 projects', '3 resources', 'Free SKUs, 1 instance each', '100,000 API calls a month'],
+      features: [
+        '2 projects',
+        '3 resources',
+        'Free SKUs, 1 instance each',
+        '100,000 API calls a month',
+        'Logs kept 3 days',
+      ],
     },
     standard: {
       id: 'standard',
@@ -146,6 +154,7 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
         resources: 100,
         skus: ['free', 'standard'],
         instances: 6,
+        log_retention_days: 30,
       },
       // Paid usage: alerts only, calls past the quota are billed.
       quotas: { api_calls: { per_period: 10_000_000, hard: false } },
@@ -154,6 +163,7 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
         '100 resources',
         'Standard SKUs: up to 6 instances, event sinks',
         'Pay for instance-hours, API calls and storage as you go',
+        'Logs kept 30 days',
       ],
     },
     premium: {
@@ -169,6 +179,7 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
         resources: 1000,
         skus: ['free', 'standard'],
         instances: 6,
+        log_retention_days: 90,
       },
       quotas: { api_calls: { per_period: 100_000_000, hard: false } },
       features: [
@@ -176,6 +187,7 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
         '1,000 resources',
         'Everything in Standard',
         '10 million API calls included',
+        'Logs kept 90 days',
       ],
     },
   }),

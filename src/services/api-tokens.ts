@@ -7,7 +7,7 @@ import {
 } from '../db/api-tokens.repository.ts';
 import { resolveScopeChain } from '../db/scopes.repository.ts';
 import type { ApiToken, Database, TokenAccess } from '../db/types.ts';
-import { randomSuffix, randomToken, sha256Hex } from '../lib/crypto.ts';
+import { newBearerSecret, randomSuffix } from '../lib/crypto.ts';
 import { AppError, notFound, unprocessable } from '../lib/errors.ts';
 import type { CreateTokenInput } from '../schemas/tokens.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
@@ -179,10 +179,10 @@ export async function createApiToken(
     orgId = scope.orgId;
   }
 
-  const secret = `${API_TOKEN_PREFIX}${randomToken(32)}`;
+  const { secret, hash } = await newBearerSecret(API_TOKEN_PREFIX);
   const row: ApiToken = {
     token_id: `tok-${randomSuffix(16)}`,
-    token_hash: await sha256Hex(secret),
+    token_hash: hash,
     user_id: principal.userId,
     name: input.name,
     scope_type: scopeType,

@@ -36,6 +36,9 @@ const OWNER_QUERY: Record<string, string> = {
   // Event streams run until the client hangs up; once=1 sends what is stored and ends.
   'GET /projects/:projectId/events': '?once=1',
   'GET /projects/:projectId/resources/:resourceId/events': '?once=1',
+  // The context of a line names the line by its cursor (time_kind_id).
+  'GET /projects/:projectId/logs/context': '?line=1795780800000_1_1',
+  'GET /projects/:projectId/resources/:resourceId/logs/context': '?line=1795780800000_1_1',
 };
 
 /** Readable routes that answer the owner something else than 200 here, and why. */
@@ -102,6 +105,52 @@ describe('cross-tenant isolation', () => {
         })
         .execute();
     }
+    // Ada's alerting: a rule, a channel and a silence in proj-a.
+    const rule = await t.database.db
+      .insertInto('ktrlplane.alert_rules')
+      .values({
+        project_id: 'proj-a',
+        name: 'degraded',
+        kind: 'status',
+        params: JSON.stringify({ status: 'Degraded' }),
+        comparator: '>',
+        threshold: 0,
+        window_seconds: 300,
+        for_seconds: 0,
+        severity: 'warning',
+        labels: '{}',
+        runbook_url: null,
+        channel_ids: '[]',
+        created_by: ada.userId,
+        created_at: t.clock.now(),
+        updated_at: t.clock.now(),
+      })
+      .returning('rule_id')
+      .executeTakeFirstOrThrow();
+    const channel = await t.database.db
+      .insertInto('ktrlplane.alert_channels')
+      .values({
+        project_id: 'proj-a',
+        name: 'ops',
+        kind: 'in_app',
+        target: null,
+        signing_secret: null,
+        created_at: t.clock.now(),
+      })
+      .returning('channel_id')
+      .executeTakeFirstOrThrow();
+    const silence = await t.database.db
+      .insertInto('ktrlplane.alert_silences')
+      .values({
+        project_id: 'proj-a',
+        rule_id: null,
+        comment: 'maintenance',
+        created_by: ada.userId,
+        starts_at: t.clock.now(),
+        ends_at: new Date(t.clock.now().getTime() + 3_600_000),
+      })
+      .returning('silence_id')
+      .executeTakeFirstOrThrow();
     const notification = await t.database.db
       .insertInto('ktrlplane.notifications')
       .values({
@@ -117,7 +166,42 @@ describe('cross-tenant isolation', () => {
       })
       .returning('notification_id')
       .executeTakeFirstOrThrow();
+    // A log ingest token and a saved log search of proj-a.
+    const ingestToken = await t.database.db
+      .insertInto('ktrlplane.ingest_tokens')
+      .values({
+        token_id: 'itk-crosstenant',
+        project_id: 'proj-a',
+        name: 'collector',
+        token_hash: 'not-a-real-ingest-token-hash',
+        created_by: ada.userId,
+        created_at: t.clock.now(),
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .returning('token_id')
+      .executeTakeFirstOrThrow();
+    const savedSearch = await t.database.db
+      .insertInto('ktrlplane.saved_log_searches')
+      .values({
+        search_id: 'lss-crosstenant',
+        project_id: 'proj-a',
+        resource_id: 'res-a',
+        name: 'Errors',
+        query: 'level:error',
+        time_range: '1h',
+        created_by: ada.userId,
+        created_at: t.clock.now(),
+        updated_at: t.clock.now(),
+      })
+      .returning('search_id')
+      .executeTakeFirstOrThrow();
     const values: Record<string, string> = {
+      ingestTokenId: ingestToken.token_id,
+      searchId: savedSearch.search_id,
+      ruleId: rule.rule_id,
+      channelId: channel.channel_id,
+      silenceId: silence.silence_id,
       orgId: 'org-a',
       projectId: 'proj-a',
       resourceId: 'res-a',
@@ -196,5 +280,28 @@ describe('cross-tenant isolation', () => {
       await res.arrayBuffer();
     }
     expect(failures).toEqual([]);
+  });
+
+  // Routes without an id in the path that still take tenant ids in the body.
+  it('answers 404 per event when another tenant reports usage for A’s resource, storing nothing', async () => {
+    const { adaToken, bobToken } = await world();
+    const events = [
+      { id: 'e1', metric: 'graph_queries', resourceId: 'res-a', time: '2026-11-27T11:00:00Z', value: 1 },
+    ];
+    const res = await t.app.request('/api/v1/usage/events', {
+      method: 'POST',
+      headers: bearer(bobToken),
+      body: JSON.stringify({ events }),
+    });
+    expect(res.status).toBe(207);
+    expect(((await res.json()) as { results: Array<{ status: number }> }).results[0]?.status).toBe(404);
+    const stored = await t.database.db.selectFrom('ktrlplane.usage_events').selectAll().execute();
+    expect(stored).toEqual([]);
+    const own = await t.app.request('/api/v1/usage/events', {
+      method: 'POST',
+      headers: bearer(adaToken),
+      body: JSON.stringify({ events }),
+    });
+    expect(own.status).toBe(200);
   });
 });

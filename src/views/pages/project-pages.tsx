@@ -3,6 +3,7 @@ import type { Resource } from '../../db/types.ts';
 import { DeleteConfirmation } from '../components/delete-confirmation.tsx';
 import { Button, Card, type FieldErrors, PageHeader, TextField } from '../components/form.tsx';
 import { Tabs } from '../components/tabs.tsx';
+import { IngestTokensSection, type IngestTokensSectionView } from './ingest-tokens.tsx';
 
 function StatusSummary(props: { summary: Record<string, number> }) {
   const entries = Object.entries(props.summary);
@@ -91,13 +92,16 @@ export function ProjectsPage(view: { projects: Array<ProjectSummary & { org_name
 
 export function projectTabs(
   projectId: string,
-  current: 'overview' | 'access' | 'billing' | 'settings',
+  current: 'overview' | 'access' | 'billing' | 'settings' | 'logs' | 'monitoring' | 'alerts',
   permissions: readonly string[],
 ) {
   const items = [
     { href: `/projects/${projectId}`, label: 'Overview', current: current === 'overview' },
+    { href: `/projects/${projectId}/monitoring`, label: 'Monitoring', current: current === 'monitoring' },
+    { href: `/projects/${projectId}/alerts`, label: 'Alerts', current: current === 'alerts' },
     { href: `/projects/${projectId}/access`, label: 'Access', current: current === 'access' },
     { href: `/projects/${projectId}/billing`, label: 'Billing', current: current === 'billing' },
+    { href: `/projects/${projectId}/logs`, label: 'Logs', current: current === 'logs' },
   ];
   if (permissions.includes('write'))
     items.push({
@@ -176,6 +180,7 @@ export interface ProjectSettingsView {
   project: ProjectSummary;
   organizationName: string;
   permissions: string[];
+  ingestTokens: IngestTokensSectionView;
   editErrors?: FieldErrors;
   deleteErrors?: FieldErrors;
   saved?: boolean;
@@ -231,6 +236,7 @@ export function ProjectSettingsPage(view: ProjectSettingsView) {
         <Card title="General">
           <EditProjectForm project={view.project} errors={view.editErrors} saved={view.saved} />
         </Card>
+        <IngestTokensSection {...view.ingestTokens} />
         {view.permissions.includes('delete') && deleteProjectForm(view.project, view.deleteErrors)}
       </div>
     </div>

@@ -42,7 +42,7 @@ function formatTime(value: Date | null): string {
   return `${value.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-function Time(props: { value: Date | null; empty?: string }) {
+export function Time(props: { value: Date | null; empty?: string }) {
   if (!props.value) return <span class="text-slate-400 dark:text-slate-500">{props.empty ?? '—'}</span>;
   return <time datetime={props.value.toISOString()}>{formatTime(props.value)}</time>;
 }
@@ -53,7 +53,7 @@ const statusStyles: Record<TokenStatus, string> = {
   revoked: 'bg-slate-100 text-slate-600 ring-slate-500/20 dark:bg-slate-800 dark:text-slate-300',
 };
 
-function StatusBadge(props: { status: TokenStatus }) {
+export function StatusBadge(props: { status: TokenStatus }) {
   return (
     <span
       class={`inline-flex items-center rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${statusStyles[props.status]}`}
@@ -140,8 +140,14 @@ function TokenList(props: { tokens: TokenJson[] }) {
   );
 }
 
-/** The secret, once: a read-only field to select and copy, and a warning that it will not return. */
-function NewTokenSecret(props: { created: CreatedTokenJson }) {
+/**
+ * The secret, once: a read-only field to select and copy, and a warning that it will not return.
+ * Also shows a new ingest token (project settings), with its own line on how to use it.
+ */
+export function NewTokenSecret(props: {
+  created: Pick<CreatedTokenJson, 'name' | 'token'> & { expires_at?: Date | null };
+  usage?: string;
+}) {
   return (
     <section
       id="new-token"
@@ -170,7 +176,11 @@ function NewTokenSecret(props: { created: CreatedTokenJson }) {
         class="mt-1 block w-full rounded-md border border-amber-300 bg-white px-3 py-2 font-mono text-sm text-slate-900 focus:outline-none focus:ring-2 focus:ring-amber-500 dark:border-amber-700 dark:bg-slate-950 dark:text-slate-100"
       />
       <p class="mt-2 text-xs text-amber-900 dark:text-amber-200">
-        Send it as <code>Authorization: Bearer &lt;token&gt;</code>.{' '}
+        {props.usage ?? (
+          <>
+            Send it as <code>Authorization: Bearer &lt;token&gt;</code>.
+          </>
+        )}{' '}
         {props.created.expires_at
           ? `It expires at ${formatTime(props.created.expires_at)}.`
           : 'It does not expire; revoke it when you no longer need it.'}
