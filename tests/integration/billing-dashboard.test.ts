@@ -146,6 +146,7 @@ interface DashboardJson {
     insights: Array<{ kind: string; resource_id: string | null; monthly_savings: number }>;
     upcoming_invoice: unknown;
     payment_method: unknown;
+    reconciliation: unknown;
   };
 }
 
@@ -217,6 +218,55 @@ describe('billing dashboard', () => {
     expect(html).toContain('−$58.40/mo');
     expect(html).toContain('id="cumulative-cost-title"');
     expect(html).toContain('data-testid="chart-daily-api-calls"');
+  });
+
+  it('shows the reconciliation with Stripe: in agreement, or the drift not explained by unsent usage', async () => {
+    const { ada } = await monthOfUsage(t);
+    expect((await dashboardOf(asJson(ada))).reconciliation).toEqual({
+      checked_at: null,
+      ok: true,
+      periods: [],
+    });
+    const row = (day: number, ours: number, stripe: number, unsent: number) => ({
+      scope_type: 'organization' as const,
+      scope_id: 'acme',
+      meter: 'api_calls',
+      period_start: new Date(Date.UTC(2026, 10, day)),
+      period_end: new Date(Date.UTC(2026, 10, day + 1)),
+      ours,
+      stripe,
+      unsent,
+      drift: ours - stripe,
+      checked_at: t.clock.now(),
+    });
+    // Oct 31 is outside the period; Nov 5 is short by what is still in the outbox.
+    await t.database.db
+      .insertInto('ktrlplane.usage_reconciliations')
+      .values([row(0, 10, 0, 0), row(5, 2000, 1990, 10)])
+      .execute();
+    const agreed = (await dashboardOf(asJson(ada))).reconciliation as unknown as {
+      ok: boolean;
+      periods: unknown[];
+    };
+    expect(agreed.ok).toBe(true);
+    expect(agreed.periods).toHaveLength(1);
+    let html = await (await t.app.request('/organizations/acme/billing', { headers: as(ada) })).text();
+    expect(html).toContain('In agreement with Stripe (apart from usage still being sent)');
+
+    await t.database.db
+      .updateTable('ktrlplane.usage_reconciliations')
+      .set({ stripe: 1900, drift: 100 })
+      .where('period_start', '=', new Date(Date.UTC(2026, 10, 5)))
+      .execute();
+    const drift = (await dashboardOf(asJson(ada))).reconciliation as unknown as {
+      ok: boolean;
+      periods: Array<{ unexplained: number }>;
+    };
+    expect(drift.ok).toBe(false);
+    expect(drift.periods[0]?.unexplained).toBe(90);
+    html = await (await t.app.request('/organizations/acme/billing', { headers: as(ada) })).text();
+    expect(html).toContain('Stripe’s totals differ from ours');
+    expect(html).toContain('data-testid="reconciliation-drift"');
   });
 
   it('answers the usage series as JSON and CSV, with 422 for bad parameters', async () => {

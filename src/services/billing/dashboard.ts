@@ -10,6 +10,7 @@ import { lastActivityOfResources, projectsWithApiCallsSince } from '../../db/bil
 import type { Database } from '../../db/types.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { usageMetric, usageMetrics } from '../../schemas/usage-metrics.ts';
+import { type LatestReconciliation, latestReconciliation } from '../usage/reconciliation.ts';
 import { usageSeries } from '../usage/series.ts';
 import { costOf, cumulativeCost, projectUsage, totalsOf } from './cost.ts';
 import { IDLE_DAYS, type Insight, optimizationInsights } from './insights.ts';
@@ -89,6 +90,12 @@ export interface BillingDashboard {
   }>;
   payment_method: PaymentMethodSummary | null;
   insights: Insight[];
+  /**
+   * Our totals against Stripe's meter event summaries (the reconciliation job), limited to the
+   * periods that overlap this billing period: `ok` false when drift is not explained by events
+   * still waiting in the outbox.
+   */
+  reconciliation: LatestReconciliation;
   /** Problems reaching Stripe for the live parts (the rest still shows). */
   stripe_error: string | null;
 }
@@ -175,22 +182,35 @@ export async function billingDashboard(
   const { db } = deps;
   const { account, plan, period } = await accountBilling(db, key, deps.policy, now);
   const recentFrom = new Date(now.getTime() - IDLE_DAYS * DAY_MS);
-  const [dailyRows, recentRows, resources, invoices, reported, projectsWithCalls, projectCount, stripe] =
-    await Promise.all([
-      usageSeries(db, key, { from: period.start, to: period.end, granularity: 'day' }),
-      usageSeries(db, key, { from: recentFrom, to: now, granularity: 'hour' }),
-      listResourcesOfAccount(db, key),
-      listInvoices(db, key, 24),
-      lastActivityOfResources(
-        db,
-        key,
-        usageMetrics.filter((m) => m.source === 'reported').map((m) => m.name),
-        recentFrom,
-      ),
-      projectsWithApiCallsSince(db, key.scope_type === 'organization' ? key.scope_id : '', recentFrom),
-      key.scope_type === 'organization' ? countProjects(db, key.scope_id) : Promise.resolve(1),
-      stripeParts(deps.stripe, account?.stripe_customer_id, account?.stripe_subscription_id, deps.logger),
-    ]);
+  const [
+    dailyRows,
+    recentRows,
+    resources,
+    invoices,
+    reported,
+    projectsWithCalls,
+    projectCount,
+    stripe,
+    reconciled,
+  ] = await Promise.all([
+    usageSeries(db, key, { from: period.start, to: period.end, granularity: 'day' }),
+    usageSeries(db, key, { from: recentFrom, to: now, granularity: 'hour' }),
+    listResourcesOfAccount(db, key),
+    listInvoices(db, key, 24),
+    lastActivityOfResources(
+      db,
+      key,
+      usageMetrics.filter((m) => m.source === 'reported').map((m) => m.name),
+      recentFrom,
+    ),
+    projectsWithApiCallsSince(db, key.scope_type === 'organization' ? key.scope_id : '', recentFrom),
+    key.scope_type === 'organization' ? countProjects(db, key.scope_id) : Promise.resolve(1),
+    stripeParts(deps.stripe, account?.stripe_customer_id, account?.stripe_subscription_id, deps.logger),
+    latestReconciliation(db, key),
+  ]);
+  const periods = reconciled.periods.filter(
+    (p) => p.period_end > period.start && p.period_start < period.end,
+  );
 
   const totals = totalsOf(dailyRows);
   const cost = costOf(plan, totals);
@@ -300,6 +320,11 @@ export async function billingDashboard(
     })),
     payment_method: stripe.paymentMethod,
     insights,
+    reconciliation: {
+      checked_at: reconciled.checked_at,
+      ok: periods.every((p) => p.unexplained === 0),
+      periods,
+    },
     stripe_error: stripe.error,
   };
 }

@@ -340,6 +340,67 @@ export function BillingDashboardSection(props: { dashboard: BillingDashboard; ba
           </p>
         </Card>
       </div>
+
+      <Card title="Reconciliation with Stripe">
+        <Reconciliation dashboard={d} />
+      </Card>
     </section>
+  );
+}
+
+function Reconciliation(props: { dashboard: BillingDashboard }) {
+  const r = props.dashboard.reconciliation;
+  if (!r.checked_at)
+    return (
+      <p class="text-sm text-slate-600 dark:text-slate-300" data-testid="reconciliation-status">
+        Not checked yet: the reconciliation job compares our usage with Stripe's meters every hour once usage
+        is reported.
+      </p>
+    );
+  const drifting = r.periods.filter((p) => p.drift !== 0);
+  return (
+    <div>
+      <p
+        data-testid="reconciliation-status"
+        class={`text-sm font-medium ${r.ok ? 'text-emerald-700 dark:text-emerald-400' : 'text-rose-700 dark:text-rose-400'}`}
+      >
+        {r.ok
+          ? `In agreement with Stripe${drifting.length > 0 ? ' (apart from usage still being sent)' : ''}`
+          : 'Stripe’s totals differ from ours: the drift below is not explained by usage still being sent, and is in the audit log.'}{' '}
+        <span class="font-normal text-slate-500">
+          · checked {r.checked_at.toISOString().slice(0, 16).replace('T', ' ')} UTC
+        </span>
+      </p>
+      {drifting.length > 0 && (
+        <table class="mt-3 w-full text-left text-sm" data-testid="reconciliation-drift">
+          <thead class="text-xs text-slate-500">
+            <tr>
+              <th class={cellClass}>Meter</th>
+              <th class={cellClass}>Day</th>
+              <th class={`${cellClass} text-right`}>Ours</th>
+              <th class={`${cellClass} text-right`}>Stripe</th>
+              <th class={`${cellClass} text-right`}>Being sent</th>
+              <th class={`${cellClass} text-right`}>Unexplained</th>
+            </tr>
+          </thead>
+          <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+            {drifting.map((p) => (
+              <tr>
+                <td class={cellClass}>{p.meter}</td>
+                <td class={cellClass}>{day(p.period_start)}</td>
+                <td class={`${cellClass} text-right tabular-nums`}>{formatQuantity(p.ours)}</td>
+                <td class={`${cellClass} text-right tabular-nums`}>{formatQuantity(p.stripe)}</td>
+                <td class={`${cellClass} text-right tabular-nums`}>{formatQuantity(p.unsent)}</td>
+                <td
+                  class={`${cellClass} text-right tabular-nums ${p.unexplained !== 0 ? 'font-semibold text-rose-700' : ''}`}
+                >
+                  {formatQuantity(p.unexplained)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
   );
 }
