@@ -128,6 +128,47 @@ describe('billing with Stripe', () => {
     );
   });
 
+  it('shows Stripe’s upcoming-invoice preview and the card on file on the dashboard; a Stripe outage only hides them', async () => {
+    const { ada } = await setup();
+    const dashboard = async () =>
+      (
+        (await (await t.app.request('/organizations/acme/billing', { headers: asJson(ada) })).json()) as {
+          dashboard: {
+            period: { start: string; end: string };
+            upcoming_invoice: { amount_due: number; lines: Array<{ amount: number }> } | null;
+            payment_method: unknown;
+            stripe_error: string | null;
+          };
+        }
+      ).dashboard;
+    expect((await dashboard()).upcoming_invoice).toBeNull();
+    await subscribe(ada);
+    const subscribed = await dashboard();
+    const sub = await t.database.db
+      .selectFrom('ktrlplane.subscriptions')
+      .selectAll()
+      .where('scope_id', '=', 'acme')
+      .executeTakeFirstOrThrow();
+    const preview = await stripe().invoices.createPreview({
+      customer: sub.stripe_customer_id,
+      subscription: sub.stripe_subscription_id,
+    });
+    expect(subscribed.upcoming_invoice?.amount_due).toBe(preview.amount_due);
+    expect(subscribed.upcoming_invoice?.lines.map((line) => line.amount)).toEqual(
+      preview.lines.data.map((l) => l.amount),
+    );
+    expect(subscribed.payment_method).toMatchObject({ brand: 'visa', last4: '4242' });
+    // The billing period is the subscription's.
+    expect(subscribed.period.start).toBe(sub.current_period_start?.toISOString());
+    const html = await (await t.app.request('/organizations/acme/billing', { headers: as(ada) })).text();
+    expect(html).toContain('VISA ···· 4242');
+
+    await control.injectFault({ path: '/v1/invoices/create_preview', status: 500, count: 5 });
+    const outage = await dashboard();
+    expect(outage.upcoming_invoice).toBeNull();
+    expect(outage.stripe_error).toContain('Stripe could not be reached');
+  });
+
   it('never makes a second customer: a double click, and a retry after Stripe answered 500', async () => {
     const { ada } = await setup();
     await control.injectFault({ path: '/v1/checkout/sessions', method: 'POST', status: 500, count: 3 });

@@ -35,7 +35,8 @@ export function billingPeriodOf(
 ): BillingPeriod {
   const start = subscription?.current_period_start;
   const end = subscription?.current_period_end;
-  if (start && end && start <= now && now < end) return { start, end };
+  // Not yet ended is enough: Stripe's clock may run a few seconds ahead of ours at the start.
+  if (start && end && now < end) return { start, end };
   return {
     start: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
     end: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)),
