@@ -3,7 +3,9 @@ import type Stripe from 'stripe';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { enforceBillingGraceJob, reconcileBillingJob } from '../../src/jobs/reconcile-billing.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
-import { stripeCatalogue } from '../../src/services/billing/catalogue.ts';
+import { plans } from '../../src/schemas/plans.ts';
+import { meterEventName, stripeCatalogue } from '../../src/services/billing/catalogue.ts';
+import { costOf } from '../../src/services/billing/cost.ts';
 import { syncAccountFromStripe } from '../../src/services/billing/stripe-sync.ts';
 import { processPendingStripeEvents } from '../../src/services/billing/webhooks.ts';
 import {
@@ -162,6 +164,20 @@ describe('billing with Stripe', () => {
     expect(subscribed.period.start).toBe(sub.current_period_start?.toISOString());
     const html = await (await t.app.request('/organizations/acme/billing', { headers: as(ada) })).text();
     expect(html).toContain('VISA ···· 4242');
+
+    // Stripe prices the free allowance as our cost engine does (a first tier at 0): 1.5 million
+    // API calls = 1,500 meter units, 1,000 included, 500 × 5 ¢ — on the invoice and in our estimate.
+    await stripe().billing.meterEvents.create({
+      event_name: meterEventName('api_calls'),
+      timestamp: Math.floor(Date.now() / 1000),
+      payload: { stripe_customer_id: sub.stripe_customer_id, value: '1500' },
+    });
+    const withUsage = await dashboard();
+    const ours = costOf(plans.standard, [
+      { metric: 'api_calls', resource_id: null, resource_type: null, quantity: 1_500_000 },
+    ]);
+    expect(ours.total).toBe(4900 + 2500);
+    expect(withUsage.upcoming_invoice?.amount_due).toBe(ours.total);
 
     await control.injectFault({ path: '/v1/invoices/create_preview', status: 500, count: 5 });
     const outage = await dashboard();
