@@ -203,7 +203,7 @@ export async function billingDashboard(
       usageMetrics.filter((m) => m.source === 'reported').map((m) => m.name),
       recentFrom,
     ),
-    projectsWithApiCallsSince(db, key.scope_type === 'organization' ? key.scope_id : '', recentFrom),
+    projectsWithApiCallsSince(db, key, recentFrom),
     key.scope_type === 'organization' ? countProjects(db, key.scope_id) : Promise.resolve(1),
     stripeParts(deps.stripe, account?.stripe_customer_id, account?.stripe_subscription_id, deps.logger),
     latestReconciliation(db, key),

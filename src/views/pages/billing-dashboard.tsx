@@ -335,8 +335,8 @@ export function BillingDashboardSection(props: { dashboard: BillingDashboard; ba
             </p>
           )}
           <p class="mt-2 text-xs text-slate-500">
-            Stripe's preview of the next invoice from the usage reported to it so far; our own estimate is
-            above.
+            Stripe's preview of the next invoice from the usage reported to it so far. It matches the cost so
+            far above once the reporting job has sent the latest closed hours (every 5 minutes).
           </p>
         </Card>
       </div>
