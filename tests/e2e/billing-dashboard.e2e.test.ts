@@ -172,6 +172,8 @@ describe('billing dashboard in Chromium', () => {
     await page.goto(`${server.url}/notifications`);
     await page.click('[data-testid="notification"] button:has-text("Mark read")');
     await expect.poll(() => page.locator('[data-testid="notification-count"]').count()).toBe(0);
+    expect(await page.locator('#notifications-summary').textContent()).toBe('Nothing unread.');
+    expect(await page.locator('[data-testid="notification"]').getAttribute('data-unread')).toBe('false');
     await page.screenshot({ path: 'test-results/notifications.png', fullPage: true });
     expect(problems).toEqual([]);
   }, 90_000);
