@@ -74,6 +74,7 @@ const page = {
     'app.css': '/static/a.css',
     'htmx.js': '/static/h.js',
     'htmx-sse.js': '/static/hs.js',
+    'app.js': '/static/app.js',
     'alpine.js': '/static/al.js',
     'log-tail.js': '/static/lt.js',
     'favicon.svg': '/static/f.svg',

@@ -7,7 +7,10 @@ import * as resourceWrites from './2026-11-27-0005-resource-writes.ts';
 import * as resourceDrafts from './2026-11-27-0006-resource-drafts.ts';
 import * as deployments from './2026-11-27-0007-deployments.ts';
 import * as billing from './2026-11-27-0008-billing.ts';
+import * as usage from './2026-11-27-0009-usage.ts';
+import * as notifications from './2026-11-27-0010-notifications.ts';
 import * as logs from './2026-11-27-0011-logs.ts';
+import * as alerts from './2026-11-27-0012-alerts.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
@@ -22,5 +25,8 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-0006-resource-drafts': resourceDrafts,
   '2026-11-27-0007-deployments': deployments,
   '2026-11-27-0008-billing': billing,
+  '2026-11-27-0009-usage': usage,
+  '2026-11-27-0010-notifications': notifications,
   '2026-11-27-0011-logs': logs,
+  '2026-11-27-0012-alerts': alerts,
 };

@@ -14,6 +14,8 @@ const sources: Record<AssetName, string> = {
   'htmx.js': 'node_modules/htmx.org/dist/htmx.min.js',
   // htmx 4's own SSE extension (live status on resource pages); it registers itself on load.
   'htmx-sse.js': 'node_modules/htmx.org/dist/ext/hx-sse.min.js',
+  // Our Alpine.data components (charts, …): must load before Alpine starts.
+  'app.js': 'static-src/app.js',
   'alpine.js': 'node_modules/@alpinejs/csp/dist/cdn.min.js',
   // Our Alpine components (registered on alpine:init, so it loads before alpine.js).
   'log-tail.js': 'static-src/log-tail.js',

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { accessLog, requestLogger } from './lib/access-log.ts';
+import { apiUsageCounter } from './lib/api-usage-middleware.ts';
 import type { AppDeps, AppEnv } from './lib/app-env.ts';
 import { authentication, csrfProtection } from './lib/auth-middleware.ts';
 import { bufferedRandomBytes } from './lib/crypto.ts';
@@ -13,6 +14,7 @@ import { loadNavigation } from './lib/navigation.ts';
 import { requestTracing } from './lib/tracing.ts';
 import { accessRoutes } from './routes/access.tsx';
 import { accountRoutes } from './routes/account.tsx';
+import { alertsRoutes } from './routes/alerts.tsx';
 import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { billingRoutes } from './routes/billing.tsx';
@@ -24,6 +26,8 @@ import { invitationsRoutes } from './routes/invitations.tsx';
 import { logIngestRoutes } from './routes/log-ingest.ts';
 import { logsRoutes } from './routes/logs.tsx';
 import { metricsRoutes } from './routes/metrics.ts';
+import { monitoringRoutes } from './routes/monitoring.tsx';
+import { notificationsRoutes } from './routes/notifications.tsx';
 import { oidcRoutes } from './routes/oidc.tsx';
 import { organizationsRoutes } from './routes/organizations.tsx';
 import { permissionsRoutes } from './routes/permissions.tsx';
@@ -34,6 +38,8 @@ import { resourceTypesRoutes } from './routes/resource-types.tsx';
 import { resourcesRoutes } from './routes/resources.tsx';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks.ts';
 import { tokensRoutes } from './routes/tokens.tsx';
+import { usageEventsRoutes } from './routes/usage-events.ts';
+import { ApiUsageRecorder } from './services/usage/api-calls.ts';
 
 export interface AppOptions {
   /** Serves /static/* on Node; on Workers the platform's asset binding serves it before the app. */
@@ -54,12 +60,15 @@ const sharedRoutes = [
   deploymentRoutes,
   billingRoutes,
   resourceEventsRoutes,
+  alertsRoutes,
+  monitoringRoutes,
+  notificationsRoutes,
   ingestTokensRoutes,
   logsRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */
-const apiOnlyRoutes = [permissionsRoutes, resourceTypesRoutes];
+const apiOnlyRoutes = [permissionsRoutes, resourceTypesRoutes, usageEventsRoutes];
 
 /** Browser-facing sub-apps that have no /api/v1 twin (sign-in flows, the start page). */
 const pageRoutes = [homeRoutes, authRoutes, oidcRoutes, accountRoutes, invitationsRoutes];
@@ -148,6 +157,14 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   app.route('/', stripeWebhookRoutes);
   // Also before authentication: shippers authenticate with a project's ingest token, checked there.
   app.route('/', logIngestRoutes);
+  // Counts /api/v1 calls (billing's api_calls, the API usage charts); it reads the principal and
+  // scope after the route ran, so it wraps authentication too and times the whole call.
+  deps.apiUsage ??= new ApiUsageRecorder();
+  const apiUsage = deps.apiUsage;
+  app.use(
+    '/api/v1/*',
+    apiUsageCounter(() => apiUsage),
+  );
   app.use(authentication());
   app.use(csrfProtection());
   app.use(loadNavigation());

@@ -66,9 +66,26 @@ export const configSchema = z.object({
   // Deployments (README "Deployments"): when a transient status counts as stuck, and how long the
   // operator gets to prune an undeployed or deleted resource before ktrlplane finishes the change
   // (at least one of its poll intervals).
-  STUCK_AFTER_SECONDS: z.coerce.number().int().min(30).default(900),
+  STUCK_AFTER_SECONDS: z.coerce.number().int().min(5).default(900),
   OPERATOR_GRACE_SECONDS: z.coerce.number().int().min(0).default(120),
   HEALTH_PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3000),
+  // Usage metering (README "Usage metering"): how often the API call counters are written (Node),
+  // how long per-minute aggregates are kept, how long after an hour ends it is reported to Stripe
+  // (events arriving later become corrections), and how many UTC days reconciliation re-checks.
+  USAGE_API_FLUSH_SECONDS: z.coerce.number().min(0.1).max(300).default(5),
+  USAGE_MINUTE_RETENTION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 35)
+    .default(48),
+  USAGE_REPORT_DELAY_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60)
+    .default(10),
+  USAGE_RECONCILE_DAYS: z.coerce.number().int().min(1).max(30).default(3),
   // Observability (README "Observability"): /metrics is served only with a token or on its own port.
   METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -76,6 +93,13 @@ export const configSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('ktrlplane'),
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  // Metrics and alerts (README "Metrics and alerts"): resource metrics come from a
+  // Prometheus-compatible API when PROMETHEUS_URL is set; answers are cached briefly per query.
+  PROMETHEUS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PROMETHEUS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  PROMETHEUS_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(15),
+  /** How long a webhook or Alertmanager delivery may take before it counts as failed (and is retried). */
+  ALERT_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
 });
 
 type ParsedConfig = z.infer<typeof configSchema>;

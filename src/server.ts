@@ -27,6 +27,7 @@ import { LogTailHub } from './services/logs/tail.ts';
 import { ResourceEventHub } from './services/resource-events.ts';
 import { syncResourceTypes } from './services/resource-types.ts';
 import { createStripeClient } from './services/stripe-client.ts';
+import { ApiUsageRecorder } from './services/usage/api-calls.ts';
 
 /** Built assets live here (npm run build); /static/* is served from it. */
 const PUBLIC_DIR = 'dist/public';
@@ -111,8 +112,15 @@ export async function main(extras: ServerExtras = {}) {
   const logTail = new LogTailHub({ db, logger, listen, pollIntervalMs: 250 });
 
   const assets = parseAssetManifest(JSON.parse(await readFile(`${PUBLIC_DIR}${MANIFEST_PATH}`, 'utf8')));
+  // API calls are counted in memory and written in batches (src/services/usage/api-calls.ts).
+  const apiUsage = new ApiUsageRecorder(() => void flushApiUsage());
+  const flushApiUsage = () =>
+    apiUsage.flush(db).catch((error: unknown) => logger.warn('could not write API usage', { err: error }));
+  const apiUsageTimer = setInterval(flushApiUsage, config.USAGE_API_FLUSH_SECONDS * 1000);
+  apiUsageTimer.unref();
   const app = createApp(
     {
+      apiUsage,
       db,
       dbKind: database.kind,
       config,
@@ -190,6 +198,8 @@ export async function main(extras: ServerExtras = {}) {
     server.close(() => {
       void (async () => {
         await inFlight.drained();
+        clearInterval(apiUsageTimer);
+        await flushApiUsage();
         await scheduler?.stop();
         metricsServer?.close();
         await companion?.stop();

@@ -7,6 +7,7 @@ import { type AssetManifest, MANIFEST_PATH, parseAssetManifest } from './lib/ass
 import { systemClock } from './lib/clock.ts';
 import { consoleRecordWriter, createLogger, type Logger } from './lib/logger.ts';
 import { createStripeClient } from './services/stripe-client.ts';
+import { ApiUsageRecorder } from './services/usage/api-calls.ts';
 
 /** The bindings wrangler.toml declares (DATABASE_URL is a secret) plus the static asset binding. */
 export interface WorkerEnv extends Record<string, unknown> {
@@ -67,9 +68,18 @@ export async function handleFetch(
 ): Promise<Response> {
   const { config, logger, assets } = isolateState(env);
   const database = openDatabase(config);
+  // A database connection cannot outlive its request here, and an isolate may go at any time: the
+  // request's API call is written after the response, before the connection closes.
+  const apiUsage = new ApiUsageRecorder();
+  const closeDatabase = () =>
+    apiUsage
+      .flush(database.db)
+      .catch((error: unknown) => logger.warn('could not write API usage', { err: error }))
+      .finally(() => database.close());
   let response: Response;
   try {
     const app = createApp({
+      apiUsage,
       db: database.db,
       dbKind: database.kind,
       config,
@@ -83,7 +93,7 @@ export async function handleFetch(
     });
     response = await app.fetch(request, env, ctx as never);
   } catch (error) {
-    ctx.waitUntil(database.close());
+    ctx.waitUntil(closeDatabase());
     throw error;
   }
   // An event stream (routes/resource-events.tsx) reads the database until it ends: close it then.
@@ -93,11 +103,11 @@ export async function handleFetch(
       response.body
         .pipeTo(writable)
         .catch(() => {})
-        .finally(() => database.close()),
+        .finally(closeDatabase),
     );
     return new Response(readable, response);
   }
-  ctx.waitUntil(database.close());
+  ctx.waitUntil(closeDatabase());
   return response;
 }
 
@@ -110,8 +120,20 @@ export async function handleScheduled(
   const database = openDatabase(config);
   const run = (async () => {
     try {
-      for (const job of jobsForCron(controller.cron)) {
-        await runJob({ db: database.db, clock: systemClock, logger, config }, job, `cron:${controller.cron}`);
+      const deps = { db: database.db, clock: systemClock, logger, config };
+      const trigger = `cron:${controller.cron}`;
+      const due = jobsForCron(controller.cron);
+      for (const job of due) await runJob(deps, job, trigger);
+      // Cron Triggers fire once a minute at most: sub-minute jobs run again within the minute.
+      const frequent = due.filter((job) => job.intervalSeconds);
+      for (let second = 0; frequent.length > 0; ) {
+        const next = Math.min(...frequent.map((job) => second + (job.intervalSeconds ?? 60)));
+        if (next >= 60) break;
+        await new Promise((resolve) => setTimeout(resolve, (next - second) * 1000));
+        second = next;
+        for (const job of frequent) {
+          if (second % (job.intervalSeconds ?? 60) === 0) await runJob(deps, job, `${trigger}+${second}s`);
+        }
       }
     } finally {
       await database.close();

@@ -111,10 +111,10 @@ export async function deleteProject(db: Kysely<Database>, scope: AuthorizedScope
   await db.deleteFrom('ktrlplane.projects').where('project_id', '=', scope.id).execute();
 }
 
-/** The name of the project a resource the caller may read belongs to. */
+/** The name of the project a resource the caller may read belongs to (or of the project itself). */
 export async function getProjectName(
   db: Kysely<Database>,
-  scope: AuthorizedScope<'resource'>,
+  scope: AuthorizedScope<'resource'> | AuthorizedScope<'project'>,
 ): Promise<string> {
   const row = await db
     .selectFrom('ktrlplane.projects')

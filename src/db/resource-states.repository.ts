@@ -11,6 +11,9 @@ export type ResourceState = Pick<
   | 'resource_id'
   | 'project_id'
   | 'name'
+  | 'type'
+  | 'sku'
+  | 'updated_at'
   | 'status'
   | 'status_changed_at'
   | 'generation'
@@ -23,6 +26,9 @@ const STATE_COLUMNS = [
   'resource_id',
   'project_id',
   'name',
+  'type',
+  'sku',
+  'updated_at',
   'status',
   'status_changed_at',
   'generation',

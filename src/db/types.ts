@@ -86,6 +86,21 @@ export interface MailOutboxTable {
   last_error: string | null;
 }
 
+/** In-app notifications (migration 0010): one row per recipient, deduplicated per user by key. */
+export interface NotificationsTable {
+  notification_id: Generated<string>;
+  user_id: string;
+  org_id: string;
+  project_id: string | null;
+  kind: string;
+  title: string;
+  body: string;
+  link: string | null;
+  dedupe_key: string;
+  created_at: Date;
+  read_at: Date | null;
+}
+
 export interface AuditEventsTable {
   event_id: Generated<string>;
   occurred_at: Date;
@@ -392,6 +407,215 @@ export interface ResourceTypesTable {
   updated_at: ColumnType<Date, Date, Date>;
 }
 
+/** Numbers Postgres keeps as `numeric`: both drivers answer strings; written as numbers or strings. */
+type NumericColumn = ColumnType<string, number | string, number | string>;
+
+/** A usage event a data plane reported, once per (org, id) (src/services/usage/events.ts). */
+export interface UsageEventsTable {
+  org_id: string;
+  event_id: string;
+  project_id: string;
+  resource_id: string;
+  metric: string;
+  occurred_at: Date;
+  value: NumericColumn;
+  attributes: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  /** SHA-256 of the canonical payload: same id + same hash = a retry, another hash = a conflict. */
+  payload_hash: string;
+  received_at: Date;
+}
+
+/** A change of what a resource costs to run, written by a trigger (migration 0009). */
+export interface ResourceUsageChangesTable {
+  change_id: Generated<number>;
+  resource_id: string;
+  project_id: string;
+  type: string;
+  sku: string;
+  status: string;
+  deployment_state: string;
+  instances: number;
+  storage_quantity: string | null;
+  at: Date;
+}
+
+/** Where a type's settings hold its instance count and storage size (see resource-meters.ts). */
+export interface ResourceTypeMetersTable {
+  type_name: string;
+  instances_pointer: string | null;
+  storage_pointer: string | null;
+}
+
+/** API calls per (org, project, token, minute); '' = none. Contract shared with the alerts helper. */
+export interface ApiUsageMinutesTable {
+  org_id: string;
+  project_id: string;
+  token_id: string;
+  minute: Date;
+  requests: number;
+  client_errors: number;
+  server_errors: number;
+  duration_ms_sum: number;
+  /** Counts per API_LATENCY_BUCKETS_MS bound, the last one for slower requests. */
+  duration_buckets: number[];
+}
+
+export interface UsageDirtyHoursTable {
+  org_id: string;
+  project_id: string;
+  resource_id: string;
+  metric: string;
+  hour: Date;
+}
+
+interface UsageAggregateColumns {
+  scope_type: 'organization' | 'project';
+  scope_id: string;
+  metric: string;
+  /** '' for usage of no resource (API calls). */
+  resource_id: string;
+  org_id: string;
+  project_id: string;
+  resource_type: string | null;
+  sku: string | null;
+  quantity: NumericColumn;
+}
+
+export interface UsageMinutelyTable extends UsageAggregateColumns {
+  minute: Date;
+}
+
+export interface UsageHourlyTable extends UsageAggregateColumns {
+  hour: Date;
+  /** What the reporting job last turned into meter events; differs from quantity until reported. */
+  reported_quantity: ColumnType<string | null, number | string | null, number | string | null>;
+  updated_at: Date;
+}
+
+export interface UsageRollupStateTable {
+  name: string;
+  watermark: Date | null;
+  last_change_id: number;
+  updated_at: Date;
+}
+
+export type MeterReportStatus = 'pending' | 'sent' | 'failed';
+
+/** The outbox of Stripe meter events (src/services/usage/reporting.ts). */
+export interface UsageMeterReportsTable {
+  identifier: string;
+  scope_type: 'organization' | 'project';
+  scope_id: string;
+  stripe_customer_id: string;
+  meter: string;
+  event_name: string;
+  hour: Date;
+  revision: number;
+  /** The meter event's value: this revision's difference, in the meter's unit. */
+  value: NumericColumn;
+  /** The hour's total once this revision counts. */
+  total: NumericColumn;
+  event_timestamp: Date;
+  status: Generated<MeterReportStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Date;
+  lease_until: Date | null;
+  last_error: string | null;
+  created_at: Date;
+  sent_at: Date | null;
+}
+
+export interface UsageReconciliationsTable {
+  scope_type: 'organization' | 'project';
+  scope_id: string;
+  meter: string;
+  period_start: Date;
+  period_end: Date;
+  ours: NumericColumn;
+  stripe: NumericColumn;
+  unsent: NumericColumn;
+  drift: NumericColumn;
+  checked_at: Date;
+}
+
+export type AlertRuleKind = 'metric' | 'promql' | 'log' | 'status' | 'usage';
+export type AlertComparator = '>' | '>=' | '<' | '<=';
+export type AlertSeverity = 'critical' | 'warning' | 'info';
+export type AlertState = 'inactive' | 'pending' | 'firing';
+export type AlertChannelKind = 'in_app' | 'email' | 'webhook' | 'alertmanager';
+
+export interface AlertRulesTable {
+  rule_id: Generated<string>;
+  project_id: string;
+  name: string;
+  kind: AlertRuleKind;
+  /** The kind's own fields (metric name, PromQL, log query, status, usage metric, resource). */
+  params: ColumnType<Record<string, unknown>, string, string>;
+  comparator: AlertComparator;
+  threshold: number;
+  window_seconds: number;
+  for_seconds: number;
+  severity: AlertSeverity;
+  labels: ColumnType<Record<string, string>, string, string>;
+  runbook_url: string | null;
+  channel_ids: ColumnType<string[], string, string>;
+  enabled: Generated<boolean>;
+  state: Generated<AlertState>;
+  state_since: Date | null;
+  last_value: number | null;
+  last_evaluated_at: Date | null;
+  last_error: string | null;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AlertChannelsTable {
+  channel_id: Generated<string>;
+  project_id: string;
+  name: string;
+  kind: AlertChannelKind;
+  /** Email address, webhook URL or Alertmanager base URL; null for in-app. */
+  target: string | null;
+  /** A webhook's HMAC key: read only by the delivery code, never shown after creation. */
+  signing_secret: string | null;
+  created_at: Date;
+}
+
+export interface AlertEventsTable {
+  event_id: Generated<number>;
+  rule_id: string;
+  project_id: string;
+  state: 'pending' | 'firing' | 'resolved';
+  value: number | null;
+  silenced: Generated<boolean>;
+  at: Date;
+}
+
+export interface AlertDeliveriesTable {
+  delivery_id: Generated<string>;
+  event_id: number;
+  channel_id: string;
+  project_id: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_at: Date;
+  response_status: number | null;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+}
+
+export interface AlertSilencesTable {
+  silence_id: Generated<string>;
+  project_id: string;
+  rule_id: string | null;
+  comment: string;
+  created_by: string | null;
+  starts_at: Date;
+  ends_at: Date;
+}
+
 export interface Database {
   'ktrlplane.users': UsersTable;
   'ktrlplane.organizations': OrganizationsTable;
@@ -419,9 +643,25 @@ export interface Database {
   'ktrlplane.resource_drafts': ResourceDraftsTable;
   'ktrlplane.resource_deployments': ResourceDeploymentsTable;
   'ktrlplane.resource_health_checks': ResourceHealthChecksTable;
+  'ktrlplane.notifications': NotificationsTable;
+  'ktrlplane.usage_events': UsageEventsTable;
+  'ktrlplane.resource_usage_changes': ResourceUsageChangesTable;
+  'ktrlplane.resource_type_meters': ResourceTypeMetersTable;
+  'ktrlplane.api_usage_minutes': ApiUsageMinutesTable;
+  'ktrlplane.usage_dirty_hours': UsageDirtyHoursTable;
+  'ktrlplane.usage_minutely': UsageMinutelyTable;
+  'ktrlplane.usage_hourly': UsageHourlyTable;
+  'ktrlplane.usage_rollup_state': UsageRollupStateTable;
+  'ktrlplane.usage_meter_reports': UsageMeterReportsTable;
+  'ktrlplane.usage_reconciliations': UsageReconciliationsTable;
   'ktrlplane.ingest_tokens': IngestTokensTable;
   'ktrlplane.logs': LogsTable;
   'ktrlplane.saved_log_searches': SavedLogSearchesTable;
+  'ktrlplane.alert_rules': AlertRulesTable;
+  'ktrlplane.alert_channels': AlertChannelsTable;
+  'ktrlplane.alert_events': AlertEventsTable;
+  'ktrlplane.alert_deliveries': AlertDeliveriesTable;
+  'ktrlplane.alert_silences': AlertSilencesTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -27,6 +27,13 @@ export interface Job {
   name: string;
   /** Cron expression (UTC); the same string is a Cron Trigger in wrangler.toml. */
   schedule: string;
+  /**
+   * Run more often than once a minute: every this many seconds (a divisor of 60). The Node
+   * scheduler does so with a seconds field (croner); Workers Cron Triggers fire at most once a
+   * minute, so the Workers entry runs the job at the minute's trigger and again every
+   * `intervalSeconds` within that minute (worker-runtime.ts). `schedule` stays the minute cron.
+   */
+  intervalSeconds?: number;
   description: string;
   run(ctx: JobContext): Promise<string>;
   /**

@@ -15,17 +15,22 @@ export function startScheduler(deps: JobDeps, jobs: readonly Job[]): Scheduler {
   const inFlight = new Set<Promise<JobOutcome>>();
   const crons = jobs.map(
     (job) =>
-      new Cron(job.schedule, { timezone: 'UTC', protect: true }, () => {
+      new Cron(cronFor(job), { timezone: 'UTC', protect: true }, () => {
         const run = runJob(deps, job, `cron:${job.schedule}`);
         inFlight.add(run);
         void run.finally(() => inFlight.delete(run));
       }),
   );
-  deps.logger.info('scheduler started', { jobs: jobs.map((job) => `${job.name} (${job.schedule})`) });
+  deps.logger.info('scheduler started', { jobs: jobs.map((job) => `${job.name} (${cronFor(job)})`) });
   return {
     async stop() {
       for (const cron of crons) cron.stop();
       await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+/** The job's cron on Node: with a seconds field when it runs more often than once a minute. */
+export function cronFor(job: Job): string {
+  return job.intervalSeconds ? `*/${job.intervalSeconds} * * * * *` : job.schedule;
 }

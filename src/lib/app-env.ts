@@ -10,6 +10,7 @@ import type { Runtime } from '../services/passwords.ts';
 import type { Principal } from '../services/principal.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import type { ResourceEventSource } from '../services/resource-events.ts';
+import type { ApiUsageRecorder } from '../services/usage/api-calls.ts';
 import type { AssetManifest } from './assets.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
@@ -35,6 +36,12 @@ export interface AppDeps {
    */
   resourceEvents?: ResourceEventSource;
   /**
+   * Where API calls are counted (src/services/usage/api-calls.ts). Node: one per process, flushed
+   * on a timer and at shutdown by server.ts; Workers: one per request, flushed in waitUntil.
+   * createApp makes one when absent (tests flush it themselves).
+   */
+  apiUsage?: ApiUsageRecorder;
+  /**
    * Live log lines for the same streams (`logs=1`): the process-wide hub on Node. Absent on
    * Workers, where each stream polls its own scope by log id.
    */
@@ -54,6 +61,8 @@ export interface AppEnv {
     auditActor: AuditActor;
     /** The scope a route's permission check authorized (set by requireAccess). */
     scope: AuthorizedScope;
+    /** The organization (and project) an API call is counted for, when c.var.scope does not say. */
+    usageScope?: { orgId: string; projectId: string | null };
     /** Header data for full pages of a signed-in user (set by lib/navigation.ts). */
     nav?: Navigation;
   };

@@ -6,6 +6,7 @@ export const ASSET_NAMES = [
   'app.css',
   'htmx.js',
   'htmx-sse.js',
+  'app.js',
   'alpine.js',
   'log-tail.js',
   'favicon.svg',

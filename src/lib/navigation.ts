@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { pastDueOrganizations } from '../db/billing.repository.ts';
+import { countUnreadNotifications } from '../db/notifications.repository.ts';
 import { listOrganizationsForUser } from '../db/organizations.repository.ts';
 import { findUserById } from '../db/users.repository.ts';
 import type { AppEnv } from './app-env.ts';
@@ -11,6 +12,8 @@ export interface Navigation {
   lastOrgId: string | null;
   /** The user's organizations with an unpaid invoice: their pages show a banner. */
   pastDue: Array<{ org_id: string; suspended: boolean }>;
+  /** Unread in-app notifications: the count on the header's bell. */
+  unreadNotifications: number;
 }
 
 /**
@@ -23,9 +26,10 @@ export function loadNavigation(): MiddlewareHandler<AppEnv> {
     // Also for form posts: a 4xx re-render or an error page is a full page with the header too.
     if (principal && representationFor(c) === 'page') {
       const { db, clock } = c.get('deps');
-      const [organizations, user] = await Promise.all([
+      const [organizations, user, unreadNotifications] = await Promise.all([
         listOrganizationsForUser(db, principal, clock.now()),
         findUserById(db, principal.userId),
+        countUnreadNotifications(db, principal.userId),
       ]);
       const pastDue = await pastDueOrganizations(
         db,
@@ -36,6 +40,7 @@ export function loadNavigation(): MiddlewareHandler<AppEnv> {
         organizations: organizations.map((org) => ({ org_id: org.org_id, name: org.name })),
         lastOrgId: user?.last_org_id ?? null,
         pastDue,
+        unreadNotifications,
       });
     }
     await next();

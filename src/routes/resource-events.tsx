@@ -25,7 +25,8 @@ import {
   StopSwitch,
   WORKERS_STREAM_OPTIONS,
 } from '../services/resource-events.ts';
-import { projectEventFragment, resourceEventFragment } from '../views/components/resource-status.tsx';
+import { projectEventFragment } from '../views/components/resource-row.tsx';
+import { resourceEventFragment } from '../views/components/resource-status.tsx';
 
 /**
  * Live status of resources as Server-Sent Events (text/event-stream):
@@ -232,8 +233,9 @@ function encoderFor(
   return (item) => {
     const cached = item.encoded.get(key);
     if (cached) return cached;
+    const now = clock.now();
     const summary = item.resource
-      ? summarizeDeployment(item.resource, clock.now(), config.STUCK_AFTER_SECONDS)
+      ? summarizeDeployment(item.resource, now, config.STUCK_AFTER_SECONDS)
       : null;
     const { event } = item;
     const bytes =
@@ -247,8 +249,8 @@ function encoderFor(
             id: event.event_id,
             data: String(
               scope.type === 'resource'
-                ? resourceEventFragment({ resourceId: scope.id, event, summary })
-                : projectEventFragment({ event, summary }),
+                ? resourceEventFragment({ event, summary, now })
+                : projectEventFragment({ event, resource: item.resource, summary, now }),
             ),
           });
     item.encoded.set(key, bytes);

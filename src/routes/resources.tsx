@@ -83,7 +83,7 @@ resourcesRoutes.get(
         organizationName,
         resources,
         canCreate: scope.actions.has('write'),
-        live: { summaries, eventsAfter },
+        live: { summaries, eventsAfter, now },
       },
       ResourceListPage,
       { title: `${project.name} resources` },
@@ -139,10 +139,11 @@ resourcesRoutes.get(
       getProjectName(db, scope),
       recentResourceEvents(db, scope, TIMELINE_LENGTH),
     ]);
-    const summary = summarizeDeployment(resource, clock.now(), config.STUCK_AFTER_SECONDS);
+    const now = clock.now();
+    const summary = summarizeDeployment(resource, now, config.STUCK_AFTER_SECONDS);
     return respond(
       c,
-      { resource, projectName, permissions: [...scope.actions], live: { summary, timeline } },
+      { resource, projectName, permissions: [...scope.actions], live: { summary, timeline, now } },
       ResourceDetailPage,
       { title: resource.name },
     );

@@ -31,6 +31,11 @@ const tones: Record<string, StatusTone> = {
   Undeployed: 'idle',
 };
 
+/** The tone of a status: transient ones are 'working', unknown ones a 'warning'. */
+export function toneOfStatus(status: string): StatusTone {
+  return TRANSIENT_STATUSES.has(status) ? 'working' : (tones[status] ?? 'warning');
+}
+
 export interface DeploymentSummary {
   status: string;
   /** ISO time the status last changed. */
@@ -41,6 +46,11 @@ export interface DeploymentSummary {
   changes: 'pending' | 'applied';
   deployment_state: Resource['deployment_state'];
   stuck: boolean;
+  /**
+   * ISO time a transient status becomes "stuck" if nothing changes before then (null when it is
+   * not transient or already stuck): pages refresh the badge at that moment.
+   */
+  stuck_at: string | null;
   tone: StatusTone;
   /** What to do about it, when something is off. */
   guidance: string | null;
@@ -53,8 +63,9 @@ type Row = Pick<
 
 export function summarizeDeployment(row: Row, now: Date, stuckAfterSeconds: number): DeploymentSummary {
   const transient = TRANSIENT_STATUSES.has(row.status);
-  const stuck = transient && now.getTime() - row.status_changed_at.getTime() > stuckAfterSeconds * 1000;
-  const tone: StatusTone = transient ? 'working' : (tones[row.status] ?? 'warning');
+  const stuckAt = row.status_changed_at.getTime() + stuckAfterSeconds * 1000;
+  const stuck = transient && now.getTime() > stuckAt;
+  const tone = toneOfStatus(row.status);
   return {
     status: row.status,
     since: row.status_changed_at.toISOString(),
@@ -64,17 +75,21 @@ export function summarizeDeployment(row: Row, now: Date, stuckAfterSeconds: numb
       row.observed_generation !== null && row.observed_generation >= row.generation ? 'applied' : 'pending',
     deployment_state: row.deployment_state,
     stuck,
+    stuck_at: transient && !stuck && Number.isFinite(stuckAt) ? new Date(stuckAt).toISOString() : null,
     tone: stuck ? 'warning' : tone,
     guidance: guidanceFor(row, stuck, stuckAfterSeconds),
   };
 }
 
 function guidanceFor(row: Row, stuck: boolean, stuckAfterSeconds: number): string | null {
-  const minutes = Math.round(stuckAfterSeconds / 60);
+  const limit =
+    stuckAfterSeconds < 120
+      ? `${stuckAfterSeconds} seconds`
+      : `${Math.round(stuckAfterSeconds / 60)} minutes`;
   if (stuck && row.status === 'Deleting')
-    return `Deletion has taken more than ${minutes} minutes. The operator may be down; the row is removed once it has had time to prune the workload.`;
+    return `Deletion has taken more than ${limit}. The operator may be down; the row is removed once it has had time to prune the workload.`;
   if (stuck)
-    return `"${row.status}" has lasted more than ${minutes} minutes. Check the operator is running and the events of the workload; deploying again re-triggers it.`;
+    return `"${row.status}" has lasted more than ${limit}. Check the operator is running and the events of the workload; deploying again re-triggers it.`;
   if (row.status === 'Degraded')
     return 'Some instances are not ready. Check the logs; if it persists, deploy again or lower the load.';
   if (row.status === 'Missing') return 'The operator cannot find the workload. Deploy again to re-create it.';

@@ -108,6 +108,35 @@ export async function authorize<T extends TenantScopeType>(
   return Object.assign({}, chain, { type, id, actions: new Set(actions) }) as unknown as AuthorizedScope<T>;
 }
 
+/**
+ * The permission check of a data-plane action (e.g. `usage/report`) on a scope: a service account
+ * may hold the action without `read`, so holding either makes the scope visible (403 when it is
+ * visible without the action, 404 when not at all).
+ */
+export async function authorizeDataPlaneAction<T extends TenantScopeType>(
+  db: Kysely<Database>,
+  principal: Principal,
+  action: string,
+  type: T,
+  id: string,
+  now: Date,
+): Promise<AuthorizedScope<T>> {
+  const found = await scopeWithActions(db, principal.userId, type, id, now);
+  const chain = found?.chain;
+  const actions = found ? applyTokenLimits(principal, found.chain, found.actions) : [];
+  if (!chain || !(actions.includes('read') || actions.includes(action))) {
+    throw notFound(`No ${nouns[type]} "${id}" exists, or you do not have access to it.`);
+  }
+  if (!actions.includes(action)) {
+    throw new AppError(
+      403,
+      'Forbidden',
+      `You may see this ${nouns[type]} but not do ${action} in it; ask an Owner for a role that allows it (e.g. Service Account: Usage Reporter).`,
+    );
+  }
+  return Object.assign({}, chain, { type, id, actions: new Set(actions) }) as unknown as AuthorizedScope<T>;
+}
+
 function describe(action: Action): string {
   switch (action) {
     case 'read':
@@ -121,4 +150,17 @@ function describe(action: Action): string {
     case 'manage_billing':
       return 'manage billing of';
   }
+}
+
+/**
+ * The scope a background job works in when it acts for a tenant's own configuration (an alert
+ * rule evaluated for its project). No caller is involved: the job read the project id from the
+ * tenant's row itself, so the scope is that row's own project and never another. Not for routes.
+ */
+export function projectScopeForJob(orgId: string, projectId: string): AuthorizedScope<'project'> {
+  return Object.assign(
+    {},
+    { orgId, projectId, resourceId: null },
+    { type: 'project', id: projectId, actions: new Set(['read']) },
+  ) as unknown as AuthorizedScope<'project'>;
 }

@@ -15,6 +15,7 @@ import {
   SKU_IDS,
   type SkuId,
 } from '../schemas/resource-types/resource-type.ts';
+import { syncResourceTypeMeters } from './usage/resource-meters.ts';
 
 /**
  * Everything derived from the resource type definitions: the per-SKU schema and the validation
@@ -274,6 +275,7 @@ export async function syncResourceTypes(
       const outcome = await upsertResourceTypeRow(trx, rowContent(type), now);
       result[outcome].push(type.name);
     }
+    await syncResourceTypeMeters(trx, types);
     result.deactivated = await deactivateResourceTypesExcept(
       trx,
       types.map((type) => type.name),

@@ -44,6 +44,8 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
         <link rel="stylesheet" href={page.assets['app.css']} />
         <script nonce={page.nonce} src={page.assets['htmx.js']} defer />
         <script nonce={page.nonce} src={page.assets['htmx-sse.js']} defer />
+        {/* app.js registers Alpine components on alpine:init, so it runs before alpine.js. */}
+        <script nonce={page.nonce} src={page.assets['app.js']} defer />
         <script nonce={page.nonce} src={page.assets['log-tail.js']} defer />
         <script nonce={page.nonce} src={page.assets['alpine.js']} defer />
       </head>

@@ -19,6 +19,8 @@ const name = `ktrlplane_e2e_sse_${Date.now()}`;
 const admin = openPostgres(serverUrl, { max: 1 });
 let database: ReturnType<typeof openPostgres>;
 let server: RunningServer;
+/** Short, so a status can be watched turning "stuck"; the statuses of the first test change faster. */
+const STUCK_AFTER_SECONDS = 8;
 let browser: Browser;
 
 beforeAll(async () => {
@@ -26,7 +28,11 @@ beforeAll(async () => {
   await sql.raw(`CREATE DATABASE ${name}`).execute(admin.db);
   database = openPostgres(databaseUrl(serverUrl, name), { max: 2 });
   [server, browser] = await Promise.all([
-    startServer({ PASSWORD_ITERATIONS: '1000', DATABASE_URL: databaseUrl(serverUrl, name) }),
+    startServer({
+      PASSWORD_ITERATIONS: '1000',
+      DATABASE_URL: databaseUrl(serverUrl, name),
+      STUCK_AFTER_SECONDS: String(STUCK_AFTER_SECONDS),
+    }),
     launchBrowser(),
   ]);
 }, 60_000);
@@ -131,6 +137,47 @@ describe('live resource status in Chromium', () => {
     await expect(page.locator('[data-testid=changes]').textContent()).resolves.toContain('Applied');
     expect(await stillSameDetail()).toBe(true);
     await page.screenshot({ path: 'test-results/resource-detail-live.png', fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('flags a transient status as stuck once it has lasted too long, on the list and the resource page, without a reload', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout((STUCK_AFTER_SECONDS + 10) * 1000);
+    const problems = watchForProblems(page);
+    await signUpInBrowser(page, server.url, 'Bo', 'bo@example.com');
+    await createOrganizationAndProject(page, 'bo-org', 'bo-web');
+    await database.db
+      .insertInto('ktrlplane.resources')
+      .values({
+        resource_id: 'slow',
+        project_id: 'bo-web',
+        name: 'Slow',
+        type: 'Konnektr.Flows',
+        settings_json: {},
+        status: 'Deploying',
+      })
+      .execute();
+
+    await page.goto(`${server.url}/projects/bo-web/resources`);
+    const stillSamePage = await markPage(page);
+    await page.waitForSelector('#resource-status-slow [data-status=Deploying][data-tone=working]');
+    // Nothing is streamed when a status merely lasts: the badge fetches itself again when due.
+    await page.waitForSelector('#resource-status-slow [data-status=Deploying][data-tone=warning]');
+    await expect(page.locator('#resource-status-slow').textContent()).resolves.toContain('stuck');
+    expect(await stillSamePage()).toBe(true);
+    await page.screenshot({ path: 'test-results/resource-list-stuck.png', fullPage: true });
+
+    await operatorSets('slow', 'Progressing');
+    await page.goto(`${server.url}/projects/bo-web/resources/slow`);
+    const stillSameDetail = await markPage(page);
+    await page.waitForSelector('[data-testid=deployment-panel][data-status=Progressing][data-stuck=false]');
+    await page.waitForSelector('[data-testid=deployment-panel][data-status=Progressing][data-stuck=true]');
+    await expect(page.locator('[data-testid=guidance][role=alert]').textContent()).resolves.toContain(
+      'Stuck. "Progressing" has lasted more than',
+    );
+    await page.waitForSelector('#resource-status-slow [data-tone=warning]');
+    expect(await stillSameDetail()).toBe(true);
+    await page.screenshot({ path: 'test-results/resource-detail-stuck.png', fullPage: true });
     expect(problems).toEqual([]);
   });
 });

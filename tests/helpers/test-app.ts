@@ -15,6 +15,7 @@ import { openTestDatabase, truncateData } from './test-database.ts';
 export const testAssets: AssetManifest = {
   'app.css': '/static/app.test.css',
   'htmx.js': '/static/htmx.test.js',
+  'app.js': '/static/app.test.js',
   'alpine.js': '/static/alpine.test.js',
   'htmx-sse.js': '/static/htmx-sse.test.js',
   'log-tail.js': '/static/log-tail.test.js',

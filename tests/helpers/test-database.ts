@@ -40,6 +40,7 @@ const SEEDED_TABLES = new Set([
   'roles',
   'permissions',
   'role_permissions',
+  'resource_type_meters',
   'schema_migrations',
   'schema_migrations_lock',
 ]);

@@ -105,6 +105,67 @@ describe('cross-tenant isolation', () => {
         })
         .execute();
     }
+    // Ada's alerting: a rule, a channel and a silence in proj-a.
+    const rule = await t.database.db
+      .insertInto('ktrlplane.alert_rules')
+      .values({
+        project_id: 'proj-a',
+        name: 'degraded',
+        kind: 'status',
+        params: JSON.stringify({ status: 'Degraded' }),
+        comparator: '>',
+        threshold: 0,
+        window_seconds: 300,
+        for_seconds: 0,
+        severity: 'warning',
+        labels: '{}',
+        runbook_url: null,
+        channel_ids: '[]',
+        created_by: ada.userId,
+        created_at: t.clock.now(),
+        updated_at: t.clock.now(),
+      })
+      .returning('rule_id')
+      .executeTakeFirstOrThrow();
+    const channel = await t.database.db
+      .insertInto('ktrlplane.alert_channels')
+      .values({
+        project_id: 'proj-a',
+        name: 'ops',
+        kind: 'in_app',
+        target: null,
+        signing_secret: null,
+        created_at: t.clock.now(),
+      })
+      .returning('channel_id')
+      .executeTakeFirstOrThrow();
+    const silence = await t.database.db
+      .insertInto('ktrlplane.alert_silences')
+      .values({
+        project_id: 'proj-a',
+        rule_id: null,
+        comment: 'maintenance',
+        created_by: ada.userId,
+        starts_at: t.clock.now(),
+        ends_at: new Date(t.clock.now().getTime() + 3_600_000),
+      })
+      .returning('silence_id')
+      .executeTakeFirstOrThrow();
+    const notification = await t.database.db
+      .insertInto('ktrlplane.notifications')
+      .values({
+        user_id: ada.userId,
+        org_id: 'org-a',
+        project_id: null,
+        kind: 'test',
+        title: 'For Ada',
+        body: 'Only Ada may see or mark this.',
+        link: '/organizations/org-a',
+        dedupe_key: 'cross-tenant',
+        created_at: t.clock.now(),
+      })
+      .returning('notification_id')
+      .executeTakeFirstOrThrow();
     // A log ingest token and a saved log search of proj-a.
     const ingestToken = await t.database.db
       .insertInto('ktrlplane.ingest_tokens')
@@ -138,12 +199,16 @@ describe('cross-tenant isolation', () => {
     const values: Record<string, string> = {
       ingestTokenId: ingestToken.token_id,
       searchId: savedSearch.search_id,
+      ruleId: rule.rule_id,
+      channelId: channel.channel_id,
+      silenceId: silence.silence_id,
       orgId: 'org-a',
       projectId: 'proj-a',
       resourceId: 'res-a',
       assignmentId: assignment.assignment_id,
       invitationId: invitation.invitation_id,
       tokenId: tokenRow.token_id,
+      notificationId: notification.notification_id,
     };
     return { ada, bob, adaToken, bobToken: await apiTokenFor(t, bob), values };
   }
@@ -215,5 +280,28 @@ describe('cross-tenant isolation', () => {
       await res.arrayBuffer();
     }
     expect(failures).toEqual([]);
+  });
+
+  // Routes without an id in the path that still take tenant ids in the body.
+  it('answers 404 per event when another tenant reports usage for A’s resource, storing nothing', async () => {
+    const { adaToken, bobToken } = await world();
+    const events = [
+      { id: 'e1', metric: 'graph_queries', resourceId: 'res-a', time: '2026-11-27T11:00:00Z', value: 1 },
+    ];
+    const res = await t.app.request('/api/v1/usage/events', {
+      method: 'POST',
+      headers: bearer(bobToken),
+      body: JSON.stringify({ events }),
+    });
+    expect(res.status).toBe(207);
+    expect(((await res.json()) as { results: Array<{ status: number }> }).results[0]?.status).toBe(404);
+    const stored = await t.database.db.selectFrom('ktrlplane.usage_events').selectAll().execute();
+    expect(stored).toEqual([]);
+    const own = await t.app.request('/api/v1/usage/events', {
+      method: 'POST',
+      headers: bearer(adaToken),
+      body: JSON.stringify({ events }),
+    });
+    expect(own.status).toBe(200);
   });
 });

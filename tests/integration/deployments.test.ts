@@ -97,7 +97,17 @@ describe('deployments', () => {
   });
 
   it('flags a transient status that lasts too long as stuck, with guidance', async () => {
-    const { api } = await setup();
+    const { ada, api, row } = await setup();
+    const changedAt = (await row())?.status_changed_at as Date;
+    const stuckAt = new Date(changedAt.getTime() + 600_000).toISOString();
+    const fresh = (await (await api('/resources/flow/deployment')).json()) as { stuck_at: string | null };
+    expect(fresh.stuck_at).toBe(stuckAt);
+    // The pages ask htmx to fetch the badge and the panel again when the status would turn stuck:
+    // nothing is streamed when a status merely lasts.
+    const page = await (await t.app.request('/projects/web/resources', { headers: as(ada) })).text();
+    expect(page).toMatch(
+      /id="resource-status-flow"[^>]*hx-get="\/projects\/web\/resources\/flow" hx-select="#resource-status-flow" hx-target="this" hx-swap="outerHTML" hx-trigger="load delay:\d+ms" data-stuck-at="[^"]+"/,
+    );
     t.clock.advance(601_000);
     const body = (await (await api('/resources/flow/deployment')).json()) as {
       stuck: boolean;

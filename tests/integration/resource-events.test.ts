@@ -308,8 +308,27 @@ describe('resource event streams', () => {
     expect(fragment?.data).toContain('<hx-partial hx-target="#timeline-res-a" hx-swap="afterbegin">');
     expect(fragment?.data).toContain('data-status="Degraded"');
     expect(fragment?.data).toContain('data-tone="warning"');
-    expect(project.events[0]?.data).toContain('hx-target="#resource-status-res-a"');
-    expect(project.events[0]?.data).not.toContain('#timeline-');
+    // The list gets the whole row: it replaces the row on the page, or is added when the page
+    // has none (a resource created since the page loaded).
+    const row = project.events[0]?.data ?? '';
+    expect(row).toContain(
+      '<hx-partial hx-target="#resource-row-res-a" hx-swap="outerHTML"><tr id="resource-row-res-a"',
+    );
+    expect(row).toContain(
+      '<hx-partial hx-target="#resource-rows:not(:has(#resource-row-res-a))" hx-swap="afterbegin"><tr id="resource-row-res-a"',
+    );
+    expect(row).toContain('id="resource-status-res-a"');
+    expect(row).not.toContain('#timeline-');
+
+    // A resource created after the page loaded arrives as a row; a deleted one's row is removed.
+    await createResourceRow(t, 'proj-a', 'res-c', 'Konnektr.Flows');
+    await project.waitForEvents(2);
+    expect(project.events[1]?.data).toContain('hx-target="#resource-rows:not(:has(#resource-row-res-c))"');
+    await t.database.db.deleteFrom('ktrlplane.resources').where('resource_id', '=', 'res-c').execute();
+    await project.waitForEvents(3);
+    expect(project.events[2]?.data).toBe(
+      '<hx-partial hx-target="#resource-row-res-c" hx-swap="delete"></hx-partial>',
+    );
     await Promise.all([resource.close(), project.close()]);
   });
 

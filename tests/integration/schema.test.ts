@@ -196,7 +196,14 @@ describe('schema ktrlplane', () => {
         .filter((row) => row.name === role)
         .map((row) => row.action)
         .sort();
-    expect(grants('Owner')).toEqual(['delete', 'manage_access', 'manage_billing', 'read', 'write']);
+    expect(grants('Owner')).toEqual([
+      'delete',
+      'manage_access',
+      'manage_billing',
+      'read',
+      'usage/report',
+      'write',
+    ]);
     expect(grants('Editor')).toEqual(['read', 'write']);
     expect(grants('Viewer')).toEqual(['read']);
     expect(grants('Konnektr.DigitalTwins.Owner')).toEqual([
@@ -213,6 +220,7 @@ describe('schema ktrlplane', () => {
       'query/action',
     ]);
     expect(grants('Service Account: Permission Checker')).toEqual(['check_permissions_on_behalf_of']);
+    expect(grants('Service Account: Usage Reporter')).toEqual(['usage/report']);
     expect(rows.find((row) => row.name === 'Service Account: Permission Checker')?.is_hidden).toBe(true);
   });
 

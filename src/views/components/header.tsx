@@ -1,4 +1,5 @@
 import type { Navigation } from '../../lib/navigation.ts';
+import { NotificationBell } from '../pages/notifications-page.tsx';
 
 export type HeaderNav = Navigation & { currentOrgId: string | null };
 
@@ -82,7 +83,8 @@ export function Header(props: { nav: HeaderNav | undefined; faviconUrl: string }
                 Projects
               </a>
             </nav>
-            <div class="ml-auto">
+            <div class="ml-auto flex items-center gap-2">
+              <NotificationBell unread={props.nav.unreadNotifications} />
               <UserMenu nav={props.nav} />
             </div>
           </>

@@ -56,17 +56,54 @@ export const statusBadgeId = (resourceId: string) => `resource-status-${resource
 export const deploymentPanelId = (resourceId: string) => `deployment-${resourceId}`;
 export const timelineId = (resourceId: string) => `timeline-${resourceId}`;
 
+/** The resource's page, which holds its badge and deployment panel by id (see refreshWhenStuck). */
+const resourcePageUrl = (projectId: string, resourceId: string) =>
+  `/projects/${projectId}/resources/${resourceId}`;
+
+/**
+ * "Stuck" depends on the time, not on an event: nothing is streamed when a status merely lasts too
+ * long. So an element showing a transient status asks htmx to fetch itself again (picked out of
+ * the resource's page by id) at the moment it would turn stuck; an event that arrives first
+ * replaces the element, and its timer with it.
+ */
+function refreshWhenStuck(
+  summary: DeploymentSummary | null,
+  projectId: string,
+  resourceId: string,
+  elementId: string,
+  now: Date | undefined,
+) {
+  if (!summary?.stuck_at || !now) return {};
+  const delayMs = Math.max(0, new Date(summary.stuck_at).getTime() - now.getTime()) + 1000;
+  return {
+    'hx-get': resourcePageUrl(projectId, resourceId),
+    'hx-select': `#${elementId}`,
+    'hx-target': 'this',
+    'hx-swap': 'outerHTML',
+    'hx-trigger': `load delay:${delayMs}ms`,
+    'data-stuck-at': summary.stuck_at,
+  };
+}
+
 /**
  * The badge of a resource, by id so a stream can replace it. Without a summary (the row is gone)
  * it shows the last recorded status.
  */
 export function LiveStatusBadge(props: {
+  projectId: string;
   resourceId: string;
   summary: DeploymentSummary | null;
   status: string;
+  /** When the summary was made; with it, a transient status refreshes itself when it turns stuck. */
+  now?: Date;
 }) {
+  const id = statusBadgeId(props.resourceId);
   return (
-    <span id={statusBadgeId(props.resourceId)} data-testid="status-badge">
+    <span
+      id={id}
+      data-testid="status-badge"
+      {...refreshWhenStuck(props.summary, props.projectId, props.resourceId, id, props.now)}
+    >
       {props.summary ? (
         <StatusBadge status={props.summary.status} tone={props.summary.tone} stuck={props.summary.stuck} />
       ) : (
@@ -85,11 +122,17 @@ function time(iso: string, seconds = false) {
 }
 
 /** Status, since when, whether the latest settings are applied, and what to do when it is off. */
-export function DeploymentPanel(props: { resourceId: string; summary: DeploymentSummary | null }) {
+export function DeploymentPanel(props: {
+  projectId: string;
+  resourceId: string;
+  summary: DeploymentSummary | null;
+  now?: Date;
+}) {
   const s = props.summary;
+  const id = deploymentPanelId(props.resourceId);
   if (!s) {
     return (
-      <div id={deploymentPanelId(props.resourceId)} data-testid="deployment-panel" data-deleted="true">
+      <div id={id} data-testid="deployment-panel" data-deleted="true">
         <p class="text-sm text-slate-600 dark:text-slate-300">
           This resource has been deleted; its workload is gone.
         </p>
@@ -104,7 +147,8 @@ export function DeploymentPanel(props: { resourceId: string; summary: Deployment
     : '';
   return (
     <div
-      id={deploymentPanelId(props.resourceId)}
+      id={id}
+      {...refreshWhenStuck(s, props.projectId, props.resourceId, id, props.now)}
       class={frame}
       data-testid="deployment-panel"
       data-status={s.status}
@@ -197,34 +241,33 @@ export function LiveUpdates(props: { url: string }) {
 
 /** What the resource's own stream sends to its page for one event. */
 export function resourceEventFragment(props: {
-  resourceId: string;
   event: DeploymentEvent;
   summary: DeploymentSummary | null;
+  now: Date;
 }) {
+  const { project_id: projectId, resource_id: resourceId } = props.event;
   return (
     <>
-      <hx-partial hx-target={`#${statusBadgeId(props.resourceId)}`} hx-swap="outerHTML">
-        <LiveStatusBadge resourceId={props.resourceId} summary={props.summary} status={props.event.status} />
+      <hx-partial hx-target={`#${statusBadgeId(resourceId)}`} hx-swap="outerHTML">
+        <LiveStatusBadge
+          projectId={projectId}
+          resourceId={resourceId}
+          summary={props.summary}
+          status={props.event.status}
+          now={props.now}
+        />
       </hx-partial>
-      <hx-partial hx-target={`#${deploymentPanelId(props.resourceId)}`} hx-swap="outerHTML">
-        <DeploymentPanel resourceId={props.resourceId} summary={props.summary} />
+      <hx-partial hx-target={`#${deploymentPanelId(resourceId)}`} hx-swap="outerHTML">
+        <DeploymentPanel
+          projectId={projectId}
+          resourceId={resourceId}
+          summary={props.summary}
+          now={props.now}
+        />
       </hx-partial>
-      <hx-partial hx-target={`#${timelineId(props.resourceId)}`} hx-swap="afterbegin">
+      <hx-partial hx-target={`#${timelineId(resourceId)}`} hx-swap="afterbegin">
         <TimelineEntry event={props.event} />
       </hx-partial>
     </>
-  );
-}
-
-/** What a project's stream sends to the resource list for one event: the row's badge. */
-export function projectEventFragment(props: { event: DeploymentEvent; summary: DeploymentSummary | null }) {
-  return (
-    <hx-partial hx-target={`#${statusBadgeId(props.event.resource_id)}`} hx-swap="outerHTML">
-      <LiveStatusBadge
-        resourceId={props.event.resource_id}
-        summary={props.summary}
-        status={props.event.status}
-      />
-    </hx-partial>
   );
 }

@@ -91,11 +91,12 @@ export interface OrganizationView {
 
 export function organizationTabs(
   orgId: string,
-  current: 'projects' | 'access' | 'audit' | 'billing' | 'settings',
+  current: 'projects' | 'access' | 'audit' | 'billing' | 'settings' | 'monitoring',
   permissions: readonly string[],
 ) {
   const items = [
     { href: `/organizations/${orgId}`, label: 'Projects', current: current === 'projects' },
+    { href: `/organizations/${orgId}/monitoring`, label: 'Monitoring', current: current === 'monitoring' },
     { href: `/organizations/${orgId}/access`, label: 'Access', current: current === 'access' },
     { href: `/organizations/${orgId}/billing`, label: 'Billing', current: current === 'billing' },
   ];

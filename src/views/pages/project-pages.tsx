@@ -92,11 +92,13 @@ export function ProjectsPage(view: { projects: Array<ProjectSummary & { org_name
 
 export function projectTabs(
   projectId: string,
-  current: 'overview' | 'access' | 'billing' | 'settings' | 'logs',
+  current: 'overview' | 'access' | 'billing' | 'settings' | 'logs' | 'monitoring' | 'alerts',
   permissions: readonly string[],
 ) {
   const items = [
     { href: `/projects/${projectId}`, label: 'Overview', current: current === 'overview' },
+    { href: `/projects/${projectId}/monitoring`, label: 'Monitoring', current: current === 'monitoring' },
+    { href: `/projects/${projectId}/alerts`, label: 'Alerts', current: current === 'alerts' },
     { href: `/projects/${projectId}/access`, label: 'Access', current: current === 'access' },
     { href: `/projects/${projectId}/billing`, label: 'Billing', current: current === 'billing' },
     { href: `/projects/${projectId}/logs`, label: 'Logs', current: current === 'logs' },

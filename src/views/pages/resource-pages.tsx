@@ -4,6 +4,7 @@ import type { DeploymentSummary } from '../../services/deployment-status.ts';
 import type { ResourceView } from '../../services/resources.ts';
 import { DeleteConfirmation } from '../components/delete-confirmation.tsx';
 import { Button, Card, type FieldErrors, PageHeader, TextField } from '../components/form.tsx';
+import { ResourceTable } from '../components/resource-row.tsx';
 import { DeploymentPanel, LiveStatusBadge, LiveUpdates, Timeline } from '../components/resource-status.tsx';
 import { Tabs } from '../components/tabs.tsx';
 
@@ -20,7 +21,7 @@ export interface ResourceListView {
    * Live badges: each resource's deployment summary and the event id the page was rendered at
    * (the project's event stream resumes after it, so nothing between render and connect is lost).
    */
-  live?: { summaries: Record<string, DeploymentSummary>; eventsAfter: number };
+  live?: { summaries: Record<string, DeploymentSummary>; eventsAfter: number; now: Date };
 }
 
 export function ResourceListPage(view: ResourceListView) {
@@ -50,60 +51,7 @@ export function ResourceListPage(view: ResourceListView) {
           url={`/projects/${view.project.project_id}/events?format=html&after=${view.live.eventsAfter}`}
         />
       )}
-      {view.resources.length === 0 ? (
-        <p class="rounded-lg border border-dashed border-slate-300 p-6 text-sm text-slate-600 dark:border-slate-700 dark:text-slate-300">
-          No resources in this project yet.
-        </p>
-      ) : (
-        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-          <table class="min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-800">
-            <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500 dark:bg-slate-800/50 dark:text-slate-400">
-              <tr>
-                <th scope="col" class="px-4 py-2">
-                  Name
-                </th>
-                <th scope="col" class="px-4 py-2">
-                  Type
-                </th>
-                <th scope="col" class="px-4 py-2">
-                  SKU
-                </th>
-                <th scope="col" class="px-4 py-2">
-                  Status
-                </th>
-                <th scope="col" class="px-4 py-2">
-                  Updated
-                </th>
-              </tr>
-            </thead>
-            <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
-              {view.resources.map((resource) => (
-                <tr>
-                  <td class="px-4 py-2">
-                    <a
-                      href={`${base}/${resource.resource_id}`}
-                      class="font-medium text-indigo-700 hover:underline dark:text-indigo-300"
-                    >
-                      {resource.name}
-                    </a>
-                    <div class="text-xs text-slate-500">{resource.resource_id}</div>
-                  </td>
-                  <td class="px-4 py-2">{resource.type}</td>
-                  <td class="px-4 py-2">{resource.sku}</td>
-                  <td class="px-4 py-2">
-                    <LiveStatusBadge
-                      resourceId={resource.resource_id}
-                      summary={view.live?.summaries[resource.resource_id] ?? null}
-                      status={resource.status}
-                    />
-                  </td>
-                  <td class="px-4 py-2 tabular-nums text-slate-500">{when(resource.updated_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ResourceTable resources={view.resources} summaries={view.live?.summaries} now={view.live?.now} />
     </div>
   );
 }
@@ -117,12 +65,12 @@ export interface ResourceDetailView {
    * The deployment summary and the latest status transitions (newest first); with them the page
    * follows the resource's event stream from the newest one shown.
    */
-  live?: { summary: DeploymentSummary; timeline: DeploymentEvent[] };
+  live?: { summary: DeploymentSummary; timeline: DeploymentEvent[]; now: Date };
 }
 
 export function resourceTabs(
   resource: { project_id: string; resource_id: string },
-  current: 'overview' | 'settings' | 'deployment' | 'access' | 'logs',
+  current: 'overview' | 'settings' | 'deployment' | 'access' | 'logs' | 'monitoring',
 ) {
   const base = `/projects/${resource.project_id}/resources/${resource.resource_id}`;
   return (
@@ -131,6 +79,7 @@ export function resourceTabs(
         { href: base, label: 'Overview', current: current === 'overview' },
         { href: `${base}/settings`, label: 'Settings', current: current === 'settings' },
         { href: `${base}/deployment`, label: 'Deployment', current: current === 'deployment' },
+        { href: `${base}/monitoring`, label: 'Monitoring', current: current === 'monitoring' },
         { href: `${base}/access`, label: 'Access', current: current === 'access' },
         { href: `${base}/logs`, label: 'Logs', current: current === 'logs' },
       ]}
@@ -167,7 +116,13 @@ export function ResourceDetailPage(view: ResourceDetailView) {
             <dd class="col-span-2">{r.sku}</dd>
             <dt class="text-slate-500">Status</dt>
             <dd class="col-span-2">
-              <LiveStatusBadge resourceId={r.resource_id} summary={live?.summary ?? null} status={r.status} />
+              <LiveStatusBadge
+                projectId={r.project_id}
+                resourceId={r.resource_id}
+                summary={live?.summary ?? null}
+                status={r.status}
+                now={live?.now}
+              />
             </dd>
             {r.error_message && (
               <>
@@ -194,7 +149,12 @@ export function ResourceDetailPage(view: ResourceDetailView) {
         {live && (
           <>
             <Card title="Deployment">
-              <DeploymentPanel resourceId={r.resource_id} summary={live.summary} />
+              <DeploymentPanel
+                projectId={r.project_id}
+                resourceId={r.resource_id}
+                summary={live.summary}
+                now={live.now}
+              />
             </Card>
             <Card title="Status history">
               <div class="max-h-80 overflow-auto">
