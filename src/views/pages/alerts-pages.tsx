@@ -751,8 +751,10 @@ export function RulePreviewFragment(preview: RulePreview & { problems?: string[]
         {preview.firings === 1 ? 'Would have fired 1 time' : `Would have fired ${preview.firings} times`}
       </p>
       <p class="text-slate-600 dark:text-slate-300">
-        {preview.firing_minutes} minutes firing over {preview.evaluations} evaluations (one a minute); highest
-        value {formatValue(preview.max_value)}.{!preview.had_data && ' There was no data in this range.'}
+        {preview.firing_minutes} minutes firing over {preview.evaluations} evaluations (one a minute).{' '}
+        {preview.had_data
+          ? `Highest value: ${formatValue(preview.max_value)}.`
+          : 'There was no data for this rule in the last 24 hours.'}
       </p>
       {preview.fired_at.length > 0 && (
         <ul class="text-xs text-slate-500">
