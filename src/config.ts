@@ -85,7 +85,7 @@ export const configSchema = z.object({
     .min(0)
     .max(24 * 60)
     .default(10),
-  USAGE_RECONCILE_DAYS: z.coerce.number().int().min(1).max(35).default(3),
+  USAGE_RECONCILE_DAYS: z.coerce.number().int().min(1).max(30).default(3),
   // Observability (README "Observability"): /metrics is served only with a token or on its own port.
   METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),

@@ -7,6 +7,9 @@ import type { Job } from './job.ts';
 import { probeHealthJob } from './probe-health.ts';
 import { processStripeEventsJob } from './process-stripe-events.ts';
 import { enforceBillingGraceJob, reconcileBillingJob } from './reconcile-billing.ts';
+import { reconcileUsageJob } from './reconcile-usage.ts';
+import { reportUsageJob } from './report-usage.ts';
+import { rollupUsageJob } from './rollup-usage.ts';
 
 /** Every scheduled job. wrangler.toml's [triggers] crons must list each schedule (a test checks). */
 export const jobs: readonly Job[] = [
@@ -19,6 +22,9 @@ export const jobs: readonly Job[] = [
   enforceBillingGraceJob,
   evaluateAlertsJob,
   deliverAlertNotificationsJob,
+  rollupUsageJob,
+  reportUsageJob,
+  reconcileUsageJob,
 ];
 
 export function jobsForCron(cron: string): Job[] {
