@@ -76,6 +76,7 @@ const page = {
     'htmx-sse.js': '/static/hs.js',
     'app.js': '/static/app.js',
     'alpine.js': '/static/al.js',
+    'log-tail.js': '/static/lt.js',
     'favicon.svg': '/static/f.svg',
   },
 };

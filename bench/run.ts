@@ -9,6 +9,7 @@ const benches = [
   'bench/observability.ts',
   'bench/sse.ts',
   'bench/webhooks.ts',
+  'bench/logs.ts',
 ];
 for (const bench of benches) {
   console.log(`\n## ${bench}`);

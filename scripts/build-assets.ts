@@ -17,6 +17,8 @@ const sources: Record<AssetName, string> = {
   // Our Alpine.data components (charts, …): must load before Alpine starts.
   'app.js': 'static-src/app.js',
   'alpine.js': 'node_modules/@alpinejs/csp/dist/cdn.min.js',
+  // Our Alpine components (registered on alpine:init, so it loads before alpine.js).
+  'log-tail.js': 'static-src/log-tail.js',
   'favicon.svg': 'static-src/favicon.svg',
 };
 

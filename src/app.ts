@@ -24,6 +24,7 @@ import { homeRoutes } from './routes/home.tsx';
 import { ingestTokensRoutes } from './routes/ingest-tokens.tsx';
 import { invitationsRoutes } from './routes/invitations.tsx';
 import { logIngestRoutes } from './routes/log-ingest.ts';
+import { logsRoutes } from './routes/logs.tsx';
 import { metricsRoutes } from './routes/metrics.ts';
 import { monitoringRoutes } from './routes/monitoring.tsx';
 import { notificationsRoutes } from './routes/notifications.tsx';
@@ -63,6 +64,7 @@ const sharedRoutes = [
   monitoringRoutes,
   notificationsRoutes,
   ingestTokensRoutes,
+  logsRoutes,
 ];
 
 /** JSON endpoints of the data-plane contract, only under /api/v1. */

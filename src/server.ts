@@ -23,6 +23,7 @@ import { enableProcessMetrics, metricsExposed, setDatabasePoolStats } from './li
 import { startTracing } from './lib/tracing.ts';
 import { readiness } from './routes/health.ts';
 import { createMetricsApp } from './routes/metrics.ts';
+import { LogTailHub } from './services/logs/tail.ts';
 import { ResourceEventHub } from './services/resource-events.ts';
 import { syncResourceTypes } from './services/resource-types.ts';
 import { createStripeClient } from './services/stripe-client.ts';
@@ -106,6 +107,10 @@ export async function main(extras: ServerExtras = {}) {
     pollIntervalMs: listen ? 10_000 : 500,
   });
 
+  // Live log lines for the same streams: LISTEN 'ktrlplane_logs' on a real Postgres (one notice
+  // per committed ingest batch), a fast poll by id on PGlite.
+  const logTail = new LogTailHub({ db, logger, listen, pollIntervalMs: 250 });
+
   const assets = parseAssetManifest(JSON.parse(await readFile(`${PUBLIC_DIR}${MANIFEST_PATH}`, 'utf8')));
   // API calls are counted in memory and written in batches (src/services/usage/api-calls.ts).
   const apiUsage = new ApiUsageRecorder(() => void flushApiUsage());
@@ -126,6 +131,7 @@ export async function main(extras: ServerExtras = {}) {
       runtime: 'node',
       remoteAddress: (c) => getConnInfo(c).remote.address,
       resourceEvents,
+      logTail,
     },
     {
       staticFiles: serveStatic({
@@ -210,6 +216,7 @@ export async function main(extras: ServerExtras = {}) {
     closeIdle();
     // Event streams never finish by themselves: end them (clients reconnect with their cursor,
     // to another instance), then let go of the sockets they leave idle.
+    void logTail.close();
     void resourceEvents.close().then(() => setTimeout(closeIdle, 100));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

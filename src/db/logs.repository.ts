@@ -50,21 +50,30 @@ function projectIdOf(scope: LogScope): string {
 
 /**
  * Inserts lines in one statement (a JSON array unpacked by jsonb_to_recordset: one bind parameter
- * whatever the batch size, and the same on pg and PGlite). Answers the ids given.
+ * whatever the batch size, and the same on pg and PGlite). Answers the range of ids given (what
+ * the live-tail notice names), or null for no lines.
  */
-export async function insertLogLines(db: Kysely<Database>, lines: readonly NewLogLine[]): Promise<number[]> {
-  if (lines.length === 0) return [];
+export async function insertLogLines(
+  db: Kysely<Database>,
+  lines: readonly NewLogLine[],
+): Promise<{ firstId: number; lastId: number } | null> {
+  if (lines.length === 0) return null;
   const payload = JSON.stringify(lines);
-  const { rows } = await sql<{ log_id: number }>`
-    INSERT INTO ktrlplane.logs
-      (retention_days, ts, received_at, project_id, resource_id, level, message, attributes, source)
-    SELECT r.retention_days, r.ts, r.received_at, r.project_id, r.resource_id, r.level, r.message,
-           r.attributes, r.source
-      FROM jsonb_to_recordset(${payload}::jsonb) AS r(
-        retention_days integer, ts timestamptz, received_at timestamptz, project_id text,
-        resource_id text, level text, message text, attributes jsonb, source text)
-    RETURNING log_id`.execute(db);
-  return rows.map((row) => row.log_id);
+  const { rows } = await sql<{ first_id: number | null; last_id: number | null }>`
+    WITH inserted AS (
+      INSERT INTO ktrlplane.logs
+        (retention_days, ts, received_at, project_id, resource_id, level, message, attributes, source)
+      SELECT r.retention_days, r.ts, r.received_at, r.project_id, r.resource_id, r.level, r.message,
+             r.attributes, r.source
+        FROM jsonb_to_recordset(${payload}::jsonb) AS r(
+          retention_days integer, ts timestamptz, received_at timestamptz, project_id text,
+          resource_id text, level text, message text, attributes jsonb, source text)
+      RETURNING log_id)
+    SELECT min(log_id) AS first_id, max(log_id) AS last_id FROM inserted`.execute(db);
+  const range = rows[0];
+  return range?.first_id == null || range.last_id == null
+    ? null
+    : { firstId: Number(range.first_id), lastId: Number(range.last_id) };
 }
 
 /** Same rows as a plain multi-row VALUES insert (the benchmark's baseline). */
@@ -237,6 +246,24 @@ export async function tailLinesAfter(
   const { rows } = await sql<TailLine>`
     SELECT ${TAIL_COLUMNS} FROM ktrlplane.logs l
      WHERE l.log_id > ${afterId} ORDER BY l.log_id LIMIT ${limit}`.execute(db);
+  return rows;
+}
+
+/**
+ * Lines of a scope after a cursor that match a condition, oldest first, among those stored since
+ * `since` (a live tail resuming, or polling on its own where there is no hub).
+ */
+export async function tailLinesOfScope(
+  db: Kysely<Database>,
+  scope: LogScope,
+  query: { afterId: number; since: Date; condition: RawBuilder<boolean>; limit: number },
+): Promise<TailLine[]> {
+  const { rows } = await sql<TailLine>`
+    SELECT ${TAIL_COLUMNS} FROM ktrlplane.logs l
+     WHERE l.project_id = ${projectIdOf(scope)}
+       ${scope.type === 'resource' ? sql`AND l.resource_id = ${scope.id}` : sql``}
+       AND l.log_id > ${query.afterId} AND l.ts >= ${query.since} AND ${query.condition}
+     ORDER BY l.log_id LIMIT ${query.limit}`.execute(db);
   return rows;
 }
 

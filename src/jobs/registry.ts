@@ -1,5 +1,7 @@
+import { createLogPartitionsJob } from './create-log-partitions.ts';
 import { deliverAlertNotificationsJob } from './deliver-alert-notifications.ts';
 import { deliverMailJob } from './deliver-mail.ts';
+import { enforceLogRetentionJob } from './enforce-log-retention.ts';
 import { evaluateAlertsJob } from './evaluate-alerts.ts';
 import { finishDeploymentsJob } from './finish-deployments.ts';
 import { housekeepingJob } from './housekeeping.ts';
@@ -10,6 +12,7 @@ import { enforceBillingGraceJob, reconcileBillingJob } from './reconcile-billing
 import { reconcileUsageJob } from './reconcile-usage.ts';
 import { reportUsageJob } from './report-usage.ts';
 import { rollupUsageJob } from './rollup-usage.ts';
+import { usageQuotaAlertsJob } from './usage-quota-alerts.ts';
 
 /** Every scheduled job. wrangler.toml's [triggers] crons must list each schedule (a test checks). */
 export const jobs: readonly Job[] = [
@@ -20,11 +23,14 @@ export const jobs: readonly Job[] = [
   processStripeEventsJob,
   reconcileBillingJob,
   enforceBillingGraceJob,
-  evaluateAlertsJob,
-  deliverAlertNotificationsJob,
   rollupUsageJob,
   reportUsageJob,
   reconcileUsageJob,
+  usageQuotaAlertsJob,
+  createLogPartitionsJob,
+  enforceLogRetentionJob,
+  evaluateAlertsJob,
+  deliverAlertNotificationsJob,
 ];
 
 export function jobsForCron(cron: string): Job[] {

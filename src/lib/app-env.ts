@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { DatabaseHandle } from '../db/dialects/node.ts';
 import type { Database } from '../db/types.ts';
 import type { AuditActor } from '../services/audit.ts';
+import type { LogTailSource } from '../services/logs/tail.ts';
 import type { Runtime } from '../services/passwords.ts';
 import type { Principal } from '../services/principal.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
@@ -40,6 +41,11 @@ export interface AppDeps {
    * createApp makes one when absent (tests flush it themselves).
    */
   apiUsage?: ApiUsageRecorder;
+  /**
+   * Live log lines for the same streams (`logs=1`): the process-wide hub on Node. Absent on
+   * Workers, where each stream polls its own scope by log id.
+   */
+  logTail?: LogTailSource;
 }
 
 export interface AppEnv {

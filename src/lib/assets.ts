@@ -8,6 +8,7 @@ export const ASSET_NAMES = [
   'htmx-sse.js',
   'app.js',
   'alpine.js',
+  'log-tail.js',
   'favicon.svg',
 ] as const;
 export type AssetName = (typeof ASSET_NAMES)[number];

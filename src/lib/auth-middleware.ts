@@ -1,6 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { TenantScopeType } from '../db/scopes.repository.ts';
 import { principalFromBearer, principalFromSession } from '../services/authentication.ts';
+import { billingPolicyOf } from '../services/billing/policy.ts';
+import { apiQuotaGateFor } from '../services/billing/quotas.ts';
 import type { Principal } from '../services/principal.ts';
 import { principalLabel } from '../services/principal.ts';
 import { type Action, authorize } from '../services/rbac.ts';
@@ -123,6 +125,18 @@ export function requireAccess(
       throw notFound(`No resource "${id}" exists in this project, or you do not have access to it.`);
     }
     c.set('scope', scope);
+    // A hard API-call quota refuses /api/v1 calls (429) once used up — except billing's own
+    // routes, so the organization can still see its usage and upgrade. Cached per organization.
+    if (isApiPath(c.req.path) && !BILLING_PATH.test(c.req.path)) {
+      await apiQuotaGateFor({
+        db: deps.db,
+        config: deps.config,
+        policy: billingPolicyOf(deps),
+        owner: deps,
+      }).check(scope.orgId, deps.clock.now());
+    }
     return next();
   };
 }
+
+const BILLING_PATH = /\/billing(\/|$)/;

@@ -96,6 +96,17 @@ export class SseStream {
     return true;
   }
 
+  /**
+   * Queues a message only when the client's buffer has room, and never cuts the client off:
+   * answers false (nothing queued) when it is full or the stream has ended. For what may be
+   * dropped and counted rather than resumed (live log lines).
+   */
+  offer(bytes: Uint8Array): boolean {
+    if (this.#ended || (this.#controller.desiredSize ?? 0) <= 0) return false;
+    this.#controller.enqueue(bytes);
+    return true;
+  }
+
   /** Queues bytes once the client's buffer has room for them; false when the stream has ended. */
   async writeWhenReady(bytes: Uint8Array): Promise<boolean> {
     while (!this.#ended && (this.#controller.desiredSize ?? 0) <= 0) {

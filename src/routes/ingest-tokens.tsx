@@ -97,7 +97,7 @@ async function revoke(c: Context<AppEnv>) {
   const token = await revokeIngestTokenOf(
     db,
     projectScope(c),
-    c.req.param('tokenId') ?? '',
+    c.req.param('ingestTokenId') ?? '',
     c.get('auditActor'),
     clock.now(),
   );
@@ -112,12 +112,12 @@ async function revoke(c: Context<AppEnv>) {
 }
 
 ingestTokensRoutes.post(
-  '/projects/:projectId/ingest-tokens/:tokenId/revoke',
+  '/projects/:projectId/ingest-tokens/:ingestTokenId/revoke',
   requireAccess('write', 'project', 'projectId'),
   revoke,
 );
 ingestTokensRoutes.delete(
-  '/projects/:projectId/ingest-tokens/:tokenId',
+  '/projects/:projectId/ingest-tokens/:ingestTokenId',
   requireAccess('write', 'project', 'projectId'),
   revoke,
 );

@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono';
+import { latestLogId, type TailLine } from '../db/logs.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { requireAccess } from '../lib/auth-middleware.ts';
 import { AppError, badRequest } from '../lib/errors.ts';
@@ -9,6 +10,8 @@ import { encodeSseComment, encodeSseMessage, SSE_HEADERS, SseStream } from '../l
 import { eventStreamQuery, lastEventIdHeader } from '../schemas/resource-events.ts';
 import { principalFromBearer, principalFromSession } from '../services/authentication.ts';
 import { summarizeDeployment } from '../services/deployment-status.ts';
+import { parseLogQuery } from '../services/logs/query.ts';
+import { type LogTailFilter, pollLogTail } from '../services/logs/tail.ts';
 import type { Principal } from '../services/principal.ts';
 import { type AuthorizedScope, authorize } from '../services/rbac.ts';
 import {
@@ -39,6 +42,11 @@ import { resourceEventFragment } from '../views/components/resource-status.tsx';
  * (a tenant who may not see the scope gets 404 before any stream starts) and again every minute,
  * with the credential itself re-validated: revoked access sends `event: revoked` and ends the
  * stream.
+ *
+ * With `?logs=1` the stream also carries the scope's new log lines as `event: log` (JSON), filtered
+ * server-side by `q` (the log query language; malformed: 422 before the stream starts), resumed
+ * with `log_after=<log id>`; lines a slow client cannot take are dropped and reported as
+ * `event: dropped` ({"count": n}) rather than cutting the client off.
  */
 export const resourceEventsRoutes = new Hono<AppEnv>();
 
@@ -72,6 +80,8 @@ async function streamEvents(c: Context<AppEnv>, scope: EventScope): Promise<Resp
   const log = c.get('log');
   const query = parseInput(eventStreamQuery, c.req.query());
   const after = resumeCursor(c, query.after);
+  // A malformed filter is a 422 before the stream starts.
+  const logQuery = query.logs ? parseLogQuery(query.q) : null;
   const source: ResourceEventSource =
     deps.resourceEvents ?? (deps.runtime === 'workers' ? pollingSources.workers : pollingSources.node);
   const options = source.options;
@@ -102,11 +112,19 @@ async function streamEvents(c: Context<AppEnv>, scope: EventScope): Promise<Resp
     const recheck = accessRecheck(c, scope, stream, options.accessRecheckMs);
     const deadline =
       options.maxStreamMs === null ? undefined : setTimeout(() => stop.stop(), options.maxStreamMs);
-    running = done.finally(() => {
-      clearInterval(heartbeat);
-      clearInterval(recheck);
-      clearTimeout(deadline);
-    });
+    // Log lines end with the stream, and a failing tail ends the stream (the client reconnects).
+    const logs = logQuery
+      ? followLogLines(c, { scope, query: logQuery }, query.log_after, stream, stop).finally(() =>
+          stop.stop(),
+        )
+      : Promise.resolve();
+    running = Promise.all([done, logs])
+      .then(() => {})
+      .finally(() => {
+        clearInterval(heartbeat);
+        clearInterval(recheck);
+        clearTimeout(deadline);
+      });
   }
   // Counted in sse_connections and traced as a span for as long as it is open.
   const closed = sseConnectionOpened(c.req.routePath);
@@ -118,6 +136,90 @@ async function streamEvents(c: Context<AppEnv>, scope: EventScope): Promise<Resp
       closed();
     });
   return c.body(stream.body, 200, SSE_HEADERS);
+}
+
+function encodeLogLine(line: TailLine): Uint8Array {
+  return encodeSseMessage({
+    event: 'log',
+    data: JSON.stringify({
+      id: line.id,
+      ts: line.ts,
+      resource_id: line.resource_id,
+      level: line.level,
+      message: line.message,
+      attributes: line.attributes,
+    }),
+  });
+}
+
+/** Live lines a stream holds while it sends what it missed; more are dropped (and counted). */
+const MAX_PENDING_LOG_LINES = 5_000;
+
+/**
+ * Log lines on the same stream (`logs=1`): `event: log` messages without an `id:` (the status
+ * cursor stays the resume point of status events; a tail resumes with `log_after=<id>`). Lines
+ * are never worth cutting a client off for: when its buffer is full they are dropped and the next
+ * message that fits is `event: dropped` with how many were lost.
+ */
+async function followLogLines(
+  c: Context<AppEnv>,
+  filter: LogTailFilter,
+  logAfter: number | undefined,
+  stream: SseStream,
+  stop: StopSwitch,
+): Promise<void> {
+  const deps = c.get('deps');
+  let dropped = 0;
+  const deliver = (lines: readonly TailLine[]) => {
+    for (const line of lines) {
+      if (dropped > 0) {
+        if (!stream.offer(encodeSseMessage({ event: 'dropped', data: JSON.stringify({ count: dropped }) }))) {
+          dropped += 1;
+          continue;
+        }
+        dropped = 0;
+      }
+      if (!stream.offer(encodeLogLine(line))) dropped += 1;
+    }
+  };
+  const now = () => deps.clock.now();
+  const hub = deps.logTail;
+  if (!hub) {
+    // Each stream polls its own scope (Workers): from the resume point, or from the newest line.
+    const start = logAfter ?? (await latestLogId(deps.db));
+    await pollLogTail(deps.db, filter, start, deliver, stop, { now, pollIntervalMs: 1_000 });
+    return;
+  }
+  let catchingUp = logAfter !== undefined;
+  const pending: TailLine[] = [];
+  const following = hub.follow(
+    filter,
+    (lines) => {
+      if (!catchingUp) return deliver(lines);
+      for (const line of lines) {
+        if (pending.length < MAX_PENDING_LOG_LINES) pending.push(line);
+        else dropped += 1;
+      }
+    },
+    stop,
+  );
+  if (logAfter !== undefined) {
+    const sent = new Set<number>();
+    await pollLogTail(
+      deps.db,
+      filter,
+      logAfter,
+      (lines) => {
+        for (const line of lines) sent.add(line.id);
+        deliver(lines);
+      },
+      stop,
+      { now, pollIntervalMs: null },
+    );
+    catchingUp = false;
+    deliver(pending.splice(0).filter((line) => !sent.has(line.id)));
+  }
+  await following;
 }
 
 /** One event in the stream's format, encoded once per format for all streams that send it. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { usageMetric } from './usage-metrics.ts';
 
 /**
  * The plans an organization (or a project with its own billing account) can be on, with their
@@ -14,15 +15,49 @@ export type PlanId = (typeof PLAN_IDS)[number];
 
 const lookupKey = z.string().regex(/^[a-z0-9_]+$/, 'use lowercase letters, digits and underscores');
 
-const meteredPrice = z.strictObject({
-  lookup_key: lookupKey,
-  /** Unit of the meter, for display. */
-  unit: z.string().min(1),
-  /** Price per unit in the smallest currency unit (may be fractional, e.g. 0.5 cents). */
+/** One step of a graduated price: units up to `up_to` (cumulative, after the free allowance) cost `unit_amount`. */
+const priceTier = z.strictObject({
+  up_to: z.number().positive().nullable(),
   unit_amount: z.number().nonnegative(),
-  /** Units free each period before the price applies. */
-  included: z.number().nonnegative().default(0),
 });
+
+const meteredPrice = z
+  .strictObject({
+    lookup_key: lookupKey,
+    /** Unit of the meter, for display. */
+    unit: z.string().min(1),
+    /** Price per unit in the smallest currency unit (may be fractional, e.g. 0.5 cents). */
+    unit_amount: z.number().nonnegative(),
+    /** Units free each period before the price applies. */
+    included: z.number().nonnegative().default(0),
+    /**
+     * Graduated tiers over the units beyond `included` (replacing `unit_amount`): each tier prices
+     * the units between the previous tier's `up_to` and its own; the last tier has `up_to: null`.
+     */
+    tiers: z.array(priceTier).min(1).optional(),
+  })
+  .superRefine((price, ctx) => {
+    if (!price.tiers) return;
+    let previous = 0;
+    for (const [index, tier] of price.tiers.entries()) {
+      const last = index === price.tiers.length - 1;
+      if (last !== (tier.up_to === null))
+        ctx.addIssue({
+          code: 'custom',
+          message: 'only the last tier, and it always, has up_to: null',
+          path: ['tiers', index, 'up_to'],
+        });
+      if (tier.up_to !== null && tier.up_to <= previous)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'tiers must have increasing up_to',
+          path: ['tiers', index, 'up_to'],
+        });
+      previous = tier.up_to ?? previous;
+    }
+  });
+
+export type MeteredPrice = z.infer<typeof meteredPrice>;
 
 export const planSchema = z.strictObject({
   id: z.enum(PLAN_IDS),
@@ -42,10 +77,18 @@ export const planSchema = z.strictObject({
     skus: z.array(z.string().min(1)).min(1),
     /** Largest `instances` / `replicas` a resource may have. */
     instances: z.number().int().positive(),
-    api_calls_per_month: z.number().int().positive(),
     /** Days resource log lines are kept (whole day partitions are dropped after this). */
     log_retention_days: z.number().int().min(1).max(400),
   }),
+  /**
+   * Usage quotas per billing period, by metric (src/schemas/usage-metrics.ts): members with
+   * billing rights are notified at 50, 80 and 100 %; with `hard: true` the usage is refused past
+   * the quota (API calls answer 429) until the next period or a plan change.
+   */
+  quotas: z.record(
+    z.string().regex(/^[a-z][a-z0-9_]*$/),
+    z.strictObject({ per_period: z.number().int().positive(), hard: z.boolean() }),
+  ),
   features: z.array(z.string().min(1)),
 });
 
@@ -88,14 +131,9 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
       currency: 'usd',
       base_price: null,
       metered: {},
-      limits: {
-        projects: 2,
-        resources: 3,
-        skus: ['free'],
-        instances: 1,
-        api_calls_per_month: 100_000,
-        log_retention_days: 3,
-      },
+      limits: { projects: 2, resources: 3, skus: ['free'], instances: 1, log_retention_days: 3 },
+      // Nothing to pay with: the free quota is a hard one.
+      quotas: { api_calls: { per_period: 100_000, hard: true } },
       features: [
         '2 projects',
         '3 resources',
@@ -116,9 +154,10 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
         resources: 100,
         skus: ['free', 'standard'],
         instances: 6,
-        api_calls_per_month: 10_000_000,
         log_retention_days: 30,
       },
+      // Paid usage: alerts only, calls past the quota are billed.
+      quotas: { api_calls: { per_period: 10_000_000, hard: false } },
       features: [
         '20 projects',
         '100 resources',
@@ -140,9 +179,9 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
         resources: 1000,
         skus: ['free', 'standard'],
         instances: 6,
-        api_calls_per_month: 100_000_000,
         log_retention_days: 90,
       },
+      quotas: { api_calls: { per_period: 100_000_000, hard: false } },
       features: [
         '100 projects',
         '1,000 resources',
@@ -153,6 +192,13 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
     },
   }),
 );
+
+// Quotas name declared metrics: a typo would silently never alert.
+for (const plan of Object.values(plans)) {
+  for (const metric of Object.keys(plan.quotas)) {
+    if (!usageMetric(metric)) throw new Error(`Plan ${plan.id}: the quota names an unknown metric ${metric}`);
+  }
+}
 
 export function planFor(id: string): Plan {
   return plans[id as PlanId] ?? plans.free;

@@ -46,6 +46,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
         <script nonce={page.nonce} src={page.assets['htmx-sse.js']} defer />
         {/* app.js registers Alpine components on alpine:init, so it runs before alpine.js. */}
         <script nonce={page.nonce} src={page.assets['app.js']} defer />
+        <script nonce={page.nonce} src={page.assets['log-tail.js']} defer />
         <script nonce={page.nonce} src={page.assets['alpine.js']} defer />
       </head>
       <body class="flex min-h-full flex-col bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">

@@ -7,6 +7,7 @@ import type { AppDeps } from '../../src/lib/app-env.ts';
 import type { AssetManifest } from '../../src/lib/assets.ts';
 import { manualClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { LogTailHub } from '../../src/services/logs/tail.ts';
 import { type EventStreamOptions, ResourceEventHub } from '../../src/services/resource-events.ts';
 import { createStripeClient } from '../../src/services/stripe-client.ts';
 import { openTestDatabase, truncateData } from './test-database.ts';
@@ -17,6 +18,7 @@ export const testAssets: AssetManifest = {
   'app.js': '/static/app.test.js',
   'alpine.js': '/static/alpine.test.js',
   'htmx-sse.js': '/static/htmx-sse.test.js',
+  'log-tail.js': '/static/log-tail.test.js',
   'favicon.svg': '/static/favicon.test.svg',
 };
 
@@ -26,6 +28,8 @@ export interface TestContext {
   database: DatabaseHandle & { url?: string };
   /** The app's resource event hub: LISTEN on a real server (10 s safety-net poll), a fast poll on PGlite. */
   events: ResourceEventHub;
+  /** The app's log tail hub: LISTEN on a real server, a fast poll on PGlite. */
+  logTail: LogTailHub;
   clock: ReturnType<typeof manualClock>;
   /** Every log line the app wrote during the current test, parsed. */
   logs: Array<Record<string, unknown>>;
@@ -66,6 +70,12 @@ export function useTestApp(
       pollIntervalMs: url ? 10_000 : 25,
       stream: options.eventStreams,
     });
+    context.logTail = new LogTailHub({
+      db: context.database.db,
+      logger,
+      listen: url ? postgresListener(url) : undefined,
+      pollIntervalMs: 25,
+    });
     context.deps = {
       db: context.database.db,
       dbKind: context.database.kind,
@@ -77,6 +87,7 @@ export function useTestApp(
       stripe: createStripeClient(config),
       runtime: 'node',
       resourceEvents: context.events,
+      logTail: context.logTail,
     };
     context.app = createApp(context.deps);
   });
@@ -86,6 +97,7 @@ export function useTestApp(
   });
   afterAll(async () => {
     await context.events?.close();
+    await context.logTail?.close();
     await context.database?.close();
   });
   return context;

@@ -36,6 +36,9 @@ const OWNER_QUERY: Record<string, string> = {
   // Event streams run until the client hangs up; once=1 sends what is stored and ends.
   'GET /projects/:projectId/events': '?once=1',
   'GET /projects/:projectId/resources/:resourceId/events': '?once=1',
+  // The context of a line names the line by its cursor (time_kind_id).
+  'GET /projects/:projectId/logs/context': '?line=1795780800000_1_1',
+  'GET /projects/:projectId/resources/:resourceId/logs/context': '?line=1795780800000_1_1',
 };
 
 /** Readable routes that answer the owner something else than 200 here, and why. */
@@ -163,7 +166,39 @@ describe('cross-tenant isolation', () => {
       })
       .returning('notification_id')
       .executeTakeFirstOrThrow();
+    // A log ingest token and a saved log search of proj-a.
+    const ingestToken = await t.database.db
+      .insertInto('ktrlplane.ingest_tokens')
+      .values({
+        token_id: 'itk-crosstenant',
+        project_id: 'proj-a',
+        name: 'collector',
+        token_hash: 'not-a-real-ingest-token-hash',
+        created_by: ada.userId,
+        created_at: t.clock.now(),
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .returning('token_id')
+      .executeTakeFirstOrThrow();
+    const savedSearch = await t.database.db
+      .insertInto('ktrlplane.saved_log_searches')
+      .values({
+        search_id: 'lss-crosstenant',
+        project_id: 'proj-a',
+        resource_id: 'res-a',
+        name: 'Errors',
+        query: 'level:error',
+        time_range: '1h',
+        created_by: ada.userId,
+        created_at: t.clock.now(),
+        updated_at: t.clock.now(),
+      })
+      .returning('search_id')
+      .executeTakeFirstOrThrow();
     const values: Record<string, string> = {
+      ingestTokenId: ingestToken.token_id,
+      searchId: savedSearch.search_id,
       ruleId: rule.rule_id,
       channelId: channel.channel_id,
       silenceId: silence.silence_id,

@@ -152,8 +152,7 @@ export async function ingestLogLines(
   const store = () =>
     db.transaction().execute(async (trx) => {
       const ids = await insertLogLines(trx, rows);
-      await recordIngestTokenUse(trx, credential.token_id, outcome, now);
-      if (ids.length > 0) {
+      if (ids) {
         let from = Number.POSITIVE_INFINITY;
         let to = 0;
         for (const row of rows) {
@@ -163,21 +162,26 @@ export async function ingestLogLines(
         // Delivered at commit, once: the live tail reads exactly this batch's rows.
         await notifyLogBatch(trx, {
           projectId: credential.project_id,
-          firstId: Math.min(...ids),
-          lastId: Math.max(...ids),
+          firstId: ids.firstId,
+          lastId: ids.lastId,
           from: new Date(from),
           to: new Date(to),
         });
       }
     });
-  try {
-    await store();
-  } catch (error) {
-    // A partition dropped or never made since this process last looked: make it and try once more.
-    if (!/no partition of relation/i.test(String((error as Error)?.message))) throw error;
-    forgetLogPartitions(db);
-    await ensureLogPartitions(db, rows);
-    await store();
+  if (rows.length > 0) {
+    try {
+      await store();
+    } catch (error) {
+      // A partition dropped or never made since this process last looked: make it and try once more.
+      if (!/no partition of relation/i.test(String((error as Error)?.message))) throw error;
+      forgetLogPartitions(db);
+      await ensureLogPartitions(db, rows);
+      await store();
+    }
   }
+  // After the commit, in a statement of its own: every batch of a busy shipper updates this one
+  // row, and holding its lock for the whole insert would serialise concurrent batches.
+  await recordIngestTokenUse(db, credential.token_id, outcome, now);
   return outcome;
 }

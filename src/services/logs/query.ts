@@ -79,7 +79,10 @@ const WORDLIKE = /[\p{L}\p{N}]/u;
 
 class Parser {
   i = 0;
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    readonly pointer: string,
+  ) {}
 
   get done(): boolean {
     return this.i >= this.text.length;
@@ -91,7 +94,7 @@ class Parser {
     while (!this.done && WHITESPACE.test(this.peek())) this.i += 1;
   }
   fail(position: number, problem: string): never {
-    throw new LogQuerySyntaxError(position, problem);
+    throw new LogQuerySyntaxError(position, problem, this.pointer);
   }
 
   /** A bare keyword (NOT, AND, OR) followed by whitespace or the end. */
@@ -240,14 +243,18 @@ class Parser {
   }
 }
 
-/** Parses a query (empty: matches everything). Throws LogQuerySyntaxError. */
-export function parseLogQuery(q: string): LogQuery {
+/**
+ * Parses a query (empty: matches everything). Throws LogQuerySyntaxError, whose field error points
+ * at `pointer` (the input field that held the query).
+ */
+export function parseLogQuery(q: string, pointer = '/q'): LogQuery {
   if (q.length > MAX_QUERY_LENGTH)
     throw new LogQuerySyntaxError(
       MAX_QUERY_LENGTH,
       `a query may be at most ${MAX_QUERY_LENGTH} characters long.`,
+      pointer,
     );
-  return { source: q, clauses: new Parser(q).parse() };
+  return { source: q, clauses: new Parser(q, pointer).parse() };
 }
 
 /** The levels a level clause selects. */

@@ -92,7 +92,7 @@ export function ProjectsPage(view: { projects: Array<ProjectSummary & { org_name
 
 export function projectTabs(
   projectId: string,
-  current: 'overview' | 'access' | 'billing' | 'settings' | 'monitoring' | 'alerts',
+  current: 'overview' | 'access' | 'billing' | 'settings' | 'logs' | 'monitoring' | 'alerts',
   permissions: readonly string[],
 ) {
   const items = [
@@ -101,6 +101,7 @@ export function projectTabs(
     { href: `/projects/${projectId}/alerts`, label: 'Alerts', current: current === 'alerts' },
     { href: `/projects/${projectId}/access`, label: 'Access', current: current === 'access' },
     { href: `/projects/${projectId}/billing`, label: 'Billing', current: current === 'billing' },
+    { href: `/projects/${projectId}/logs`, label: 'Logs', current: current === 'logs' },
   ];
   if (permissions.includes('write'))
     items.push({

@@ -70,7 +70,7 @@ export interface ResourceDetailView {
 
 export function resourceTabs(
   resource: { project_id: string; resource_id: string },
-  current: 'overview' | 'settings' | 'deployment' | 'access' | 'monitoring',
+  current: 'overview' | 'settings' | 'deployment' | 'access' | 'logs' | 'monitoring',
 ) {
   const base = `/projects/${resource.project_id}/resources/${resource.resource_id}`;
   return (
@@ -81,6 +81,7 @@ export function resourceTabs(
         { href: `${base}/deployment`, label: 'Deployment', current: current === 'deployment' },
         { href: `${base}/monitoring`, label: 'Monitoring', current: current === 'monitoring' },
         { href: `${base}/access`, label: 'Access', current: current === 'access' },
+        { href: `${base}/logs`, label: 'Logs', current: current === 'logs' },
       ]}
     />
   );
