@@ -179,7 +179,13 @@ function RulesTable(props: { rules: AlertRule[]; projectId: string }) {
   );
 }
 
-function EventsTable(props: { events: Array<AlertEvent & { rule_name?: string }>; projectId: string }) {
+function EventsTable(props: {
+  events: Array<AlertEvent & { rule_name?: string }>;
+  projectId: string;
+  /** Off on a rule's own page, where every row is that rule. */
+  showRule?: boolean;
+}) {
+  const showRule = props.showRule ?? true;
   if (props.events.length === 0) return <Empty>Nothing has happened yet.</Empty>;
   return (
     <table class="min-w-full text-sm" data-testid="alert-history">
@@ -188,7 +194,7 @@ function EventsTable(props: { events: Array<AlertEvent & { rule_name?: string }>
           <th scope="col" class={thClass}>
             When
           </th>
-          {props.events[0]?.rule_name !== undefined && (
+          {showRule && (
             <th scope="col" class={thClass}>
               Rule
             </th>
@@ -205,7 +211,7 @@ function EventsTable(props: { events: Array<AlertEvent & { rule_name?: string }>
         {props.events.map((event) => (
           <tr>
             <td class="py-2 pr-3 whitespace-nowrap">{when(event.at)}</td>
-            {event.rule_name !== undefined && (
+            {showRule && (
               <td class="py-2 pr-3">
                 <a href={`/projects/${props.projectId}/alerts/${event.rule_id}`} class={linkClass}>
                   {event.rule_name}
@@ -849,7 +855,7 @@ export function RulePage(view: RuleView) {
           </dl>
         </Card>
         <Card title="History">
-          <EventsTable events={view.events} projectId={view.project.project_id} />
+          <EventsTable events={view.events} projectId={view.project.project_id} showRule={false} />
         </Card>
         <Card title="Notifications">
           <DeliveriesTable deliveries={view.deliveries} projectId={view.project.project_id} />
