@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertLogLines } from '../../src/db/logs.repository.ts';
 import { deliverAlertNotificationsJob } from '../../src/jobs/deliver-alert-notifications.ts';
 import { evaluateAlertsJob } from '../../src/jobs/evaluate-alerts.ts';
+import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
 import { ensureLogPartitions, forgetLogPartitions } from '../../src/services/logs/partitions.ts';
 import {
@@ -405,6 +406,36 @@ describe('alerts', () => {
       source: 'ktrlplane',
     });
     expect(new Date(alert?.endsAt ?? 0).getTime()).toBeGreaterThan(t.clock.now().getTime());
+  });
+
+  it('housekeeping drops alert history, delivery logs and silences after 90 days, keeping the rule', async () => {
+    const { api } = await setup();
+    const mail = (await (
+      await api('/alert-channels', {
+        method: 'POST',
+        json: { name: 'mail', kind: 'email', target: 'a@example.com' },
+      })
+    ).json()) as { channel_id: string };
+    await statusAt('Degraded', 10);
+    const { rule_id: ruleId } = (await (
+      await api('/alerts', { method: 'POST', json: degradedRule([mail.channel_id]) })
+    ).json()) as { rule_id: string };
+    await api('/alert-silences', { method: 'POST', json: { comment: 'later', duration_minutes: 1 } });
+    await runJob(jobDeps(), evaluateAlertsJob, 'test');
+    const before = (await (await api(`/alerts/${ruleId}`)).json()) as {
+      events: unknown[];
+      deliveries: unknown[];
+    };
+    expect([before.events.length, before.deliveries.length]).toEqual([1, 0]);
+    t.clock.advance(91 * 24 * 3_600_000);
+    const outcome = await runJob(jobDeps(), housekeepingJob, 'test');
+    expect(outcome.detail).toContain('1 alert events');
+    expect(await (await api(`/alerts/${ruleId}`)).json()).toMatchObject({
+      state: 'firing',
+      events: [],
+      deliveries: [],
+    });
+    expect(await t.database.db.selectFrom('ktrlplane.alert_silences').selectAll().execute()).toEqual([]);
   });
 
   it('serves the pages: the list, the form with its preview fragment, a form re-render on errors', async () => {

@@ -322,7 +322,9 @@ function ChannelsCard(props: { view: AlertsView }) {
         </div>
       )}
       {view.channels.length === 0 ? (
-        <Empty>No channels yet: rules change state but tell nobody.</Empty>
+        <div class="mb-4">
+          <Empty>No channels yet: rules change state but tell nobody.</Empty>
+        </div>
       ) : (
         <ul class="mb-4 divide-y divide-slate-100 text-sm dark:divide-slate-800" data-testid="alert-channels">
           {view.channels.map((channel) => (
@@ -392,7 +394,9 @@ function SilencesCard(props: { view: AlertsView }) {
   return (
     <Card title="Silences">
       {view.silences.length === 0 ? (
-        <Empty>No active silences.</Empty>
+        <div class="mb-4">
+          <Empty>No active silences.</Empty>
+        </div>
       ) : (
         <ul class="mb-4 divide-y divide-slate-100 text-sm dark:divide-slate-800" data-testid="alert-silences">
           {view.silences.map((silence) => (
