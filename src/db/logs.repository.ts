@@ -58,16 +58,28 @@ export async function insertLogLines(
   lines: readonly NewLogLine[],
 ): Promise<{ firstId: number; lastId: number } | null> {
   if (lines.length === 0) return null;
-  const payload = JSON.stringify(lines);
+  // Times as epoch milliseconds: serialising a Date (toJSON) costs several times the rest of a row.
+  const payload = JSON.stringify(
+    lines.map((line) => ({
+      d: line.retention_days,
+      t: line.ts.getTime(),
+      w: line.received_at.getTime(),
+      p: line.project_id,
+      r: line.resource_id,
+      l: line.level,
+      m: line.message,
+      a: line.attributes,
+      s: line.source,
+    })),
+  );
   const { rows } = await sql<{ first_id: number | null; last_id: number | null }>`
     WITH inserted AS (
       INSERT INTO ktrlplane.logs
         (retention_days, ts, received_at, project_id, resource_id, level, message, attributes, source)
-      SELECT r.retention_days, r.ts, r.received_at, r.project_id, r.resource_id, r.level, r.message,
-             r.attributes, r.source
+      SELECT r.d, timestamptz 'epoch' + r.t * interval '1 millisecond',
+             timestamptz 'epoch' + r.w * interval '1 millisecond', r.p, r.r, r.l, r.m, r.a, r.s
         FROM jsonb_to_recordset(${payload}::jsonb) AS r(
-          retention_days integer, ts timestamptz, received_at timestamptz, project_id text,
-          resource_id text, level text, message text, attributes jsonb, source text)
+          d integer, t bigint, w bigint, p text, r text, l text, m text, a jsonb, s text)
       RETURNING log_id)
     SELECT min(log_id) AS first_id, max(log_id) AS last_id FROM inserted`.execute(db);
   const range = rows[0];

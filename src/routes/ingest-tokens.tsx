@@ -33,7 +33,11 @@ export async function ingestTokensView(
   const scope = projectScope(c);
   return {
     projectId: scope.id,
-    baseUrl: config.BASE_URL.replace(/\/$/, ''),
+    // Where shippers send: the configured public URL (a server started on port 0 only knows its own).
+    baseUrl: (/:0\/?$/.test(config.BASE_URL) ? new URL(c.req.url).origin : config.BASE_URL).replace(
+      /\/$/,
+      '',
+    ),
     tokens: await listIngestTokensOf(db, scope),
     ...extra,
   };

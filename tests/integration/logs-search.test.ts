@@ -85,6 +85,11 @@ describe('log search, context, saved searches, downloads and live tail', () => {
       .set({ status: 'Degraded' })
       .where('resource_id', '=', 'api')
       .execute();
+    // The history trigger stamps the database's wall clock; put the events on the test's clock.
+    await t.database.db
+      .updateTable('ktrlplane.resource_deployments')
+      .set({ at: new Date(t.clock.now().getTime() - 15_000) })
+      .execute();
 
     const all = await search(api, '/projects/web/resources/api/logs?range=1h');
     expect(all.status).toBe(200);

@@ -212,12 +212,17 @@ export class LogTailHub implements LogTailSource {
     if (this.#polling || this.#closed) return;
     this.#polling = true;
     try {
+      if (this.#byProject.size === 0) {
+        // Nobody follows: skip to the newest line rather than read lines no stream wants.
+        this.#cursor = await latestLogId(this.#db);
+        return;
+      }
       for (;;) {
         const lines = await tailLinesAfter(this.#db, this.#cursor, 1_000);
         const last = lines.at(-1);
         if (!last) break;
         this.#cursor = last.id;
-        if (this.#byProject.size > 0) await this.#fanOut(lines);
+        await this.#fanOut(lines);
         if (lines.length < 1_000) break;
       }
     } catch (error) {

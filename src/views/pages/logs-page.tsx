@@ -311,7 +311,7 @@ function SearchForm(props: {
       hx-target="#logs-page"
       hx-swap="outerHTML"
       hx-push-url="true"
-      class="grid gap-3 md:grid-cols-[1fr_auto_auto_auto_auto] md:items-end"
+      class="space-y-3"
       aria-label="Search log lines"
     >
       <div>
@@ -344,47 +344,49 @@ function SearchForm(props: {
           </p>
         )}
       </div>
-      <div>
-        <label for="log-range" class="block text-sm font-medium text-slate-700 dark:text-slate-200">
-          Time range
-        </label>
-        <select
-          id="log-range"
-          name="range"
-          class="mt-1 block rounded-md border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-700 dark:bg-slate-900"
-        >
-          {RANGE_LABELS.map((option) => (
-            <option value={option.value} selected={option.value === props.result.range}>
-              {option.label}
-            </option>
-          ))}
-        </select>
+      <div class="flex flex-wrap items-end gap-3">
+        <div>
+          <label for="log-range" class="block text-sm font-medium text-slate-700 dark:text-slate-200">
+            Time range
+          </label>
+          <select
+            id="log-range"
+            name="range"
+            class="mt-1 block rounded-md border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-700 dark:bg-slate-900"
+          >
+            {RANGE_LABELS.map((option) => (
+              <option value={option.value} selected={option.value === props.result.range}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="log-from" class="block text-sm font-medium text-slate-700 dark:text-slate-200">
+            From (UTC, custom)
+          </label>
+          <input
+            id="log-from"
+            name="from"
+            type="datetime-local"
+            value={props.result.range === 'custom' ? localInput(props.result.from) : ''}
+            class="mt-1 block rounded-md border border-slate-300 bg-white px-2 py-2 text-sm dark:border-slate-700 dark:bg-slate-900"
+          />
+        </div>
+        <div>
+          <label for="log-to" class="block text-sm font-medium text-slate-700 dark:text-slate-200">
+            To (UTC, custom)
+          </label>
+          <input
+            id="log-to"
+            name="to"
+            type="datetime-local"
+            value={props.result.range === 'custom' ? localInput(props.result.to) : ''}
+            class="mt-1 block rounded-md border border-slate-300 bg-white px-2 py-2 text-sm dark:border-slate-700 dark:bg-slate-900"
+          />
+        </div>
+        <Button>Search</Button>
       </div>
-      <div>
-        <label for="log-from" class="block text-sm font-medium text-slate-700 dark:text-slate-200">
-          From (UTC, custom)
-        </label>
-        <input
-          id="log-from"
-          name="from"
-          type="datetime-local"
-          value={props.result.range === 'custom' ? localInput(props.result.from) : ''}
-          class="mt-1 block rounded-md border border-slate-300 bg-white px-2 py-2 text-sm dark:border-slate-700 dark:bg-slate-900"
-        />
-      </div>
-      <div>
-        <label for="log-to" class="block text-sm font-medium text-slate-700 dark:text-slate-200">
-          To (UTC, custom)
-        </label>
-        <input
-          id="log-to"
-          name="to"
-          type="datetime-local"
-          value={props.result.range === 'custom' ? localInput(props.result.to) : ''}
-          class="mt-1 block rounded-md border border-slate-300 bg-white px-2 py-2 text-sm dark:border-slate-700 dark:bg-slate-900"
-        />
-      </div>
-      <Button>Search</Button>
     </form>
   );
 }
