@@ -13,9 +13,8 @@ import { type TestContext, useTestApp } from '../helpers/test-app.ts';
 
 const TWINS = 'Konnektr.DigitalTwins';
 const FLOWS = 'Konnektr.Flows';
-const DAY = 86_400_000;
 
-export interface UsageRow {
+interface UsageRow {
   metric: string;
   resource_id?: string;
   project_id?: string;
@@ -25,7 +24,7 @@ export interface UsageRow {
 }
 
 /** Usage as the rollup writes it (ktrlplane.usage_hourly), for the organization's account. */
-export async function insertUsage(t: TestContext, orgId: string, rows: UsageRow[]) {
+async function insertUsage(t: TestContext, orgId: string, rows: UsageRow[]) {
   await t.database.db
     .insertInto('ktrlplane.usage_hourly')
     .values(
@@ -57,7 +56,7 @@ export async function insertUsage(t: TestContext, orgId: string, rows: UsageRow[
  * By hand: twin 1,404 × 4 ¢ = 5,616; flow 480 × 2 ¢ = 960; API (2,000 − 1,000) × 5 ¢ = 5,000;
  * storage 48,000 × 0.02 ¢ = 960; usage 12,536 ¢ + plan 4,900 ¢ = 17,436 ¢ ($174.36).
  */
-export async function monthOfUsage(t: TestContext) {
+async function monthOfUsage(t: TestContext) {
   t.clock.set(new Date('2026-11-20T12:00:00Z'));
   const ada = await signUpUser(t, 'ada@example.com');
   await createOrgFor(t, ada, 'Acme', 'acme');
