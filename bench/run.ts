@@ -10,6 +10,7 @@ const benches = [
   'bench/sse.ts',
   'bench/webhooks.ts',
   'bench/logs.ts',
+  'bench/alerts.ts',
 ];
 for (const bench of benches) {
   console.log(`\n## ${bench}`);

@@ -5,13 +5,16 @@
  *
  * The simulator is a TEST DOUBLE of db-query-operator (scripts/operator-simulator): it runs the
  * manifests' queries and status templates from deploy/operator against this database, and fakes
- * the Kubernetes side. Nothing is deployed anywhere.
+ * the Kubernetes side. Nothing is deployed anywhere. A demo data plane (scripts/demo/data-plane.ts,
+ * also a test double) ships log lines for the running resources, and an alert rule watches the
+ * failing one, so logs, live tail, monitoring and alerts have something to show.
  */
 
 import { systemClock } from '../src/lib/clock.ts';
 import { main } from '../src/server.ts';
 import { billingPolicy } from '../src/services/billing/policy.ts';
-import { DEMO_DEGRADED, DEMO_EMAIL, DEMO_PASSWORD, seedDemo } from './demo/seed.ts';
+import { DemoDataPlane } from './demo/data-plane.ts';
+import { DEMO_DEGRADED, DEMO_EMAIL, DEMO_PASSWORD, ensureDemoObservability, seedDemo } from './demo/seed.ts';
 import { OperatorSimulator } from './operator-simulator/simulator.ts';
 
 process.env.DATA_DIR ??= './data-demo';
@@ -20,12 +23,11 @@ process.env.PLAN_WITHOUT_BILLING ??= 'standard';
 
 await main({
   async companion({ db, config, logger, stripeConfigured }) {
-    const { created } = await seedDemo({
-      db,
-      config,
-      clock: systemClock,
-      policy: billingPolicy(config, stripeConfigured),
-    });
+    const policy = billingPolicy(config, stripeConfigured);
+    const { created } = await seedDemo({ db, config, clock: systemClock, policy });
+    const credential = await ensureDemoObservability({ db, config, clock: systemClock });
+    const dataPlane = new DemoDataPlane({ db, clock: systemClock, policy, credential });
+    dataPlane.start();
     const simulator = new OperatorSimulator({
       db,
       manifestsDir: 'deploy/operator',
@@ -37,6 +39,11 @@ await main({
     console.error(
       `\n  ktrlplane demo — sign in as ${DEMO_EMAIL} / ${DEMO_PASSWORD}\n  (an operator simulator, a test double of db-query-operator, deploys the resources)\n`,
     );
-    return { stop: () => simulator.stop() };
+    return {
+      stop: async () => {
+        dataPlane.stop();
+        await simulator.stop();
+      },
+    };
   },
 });

@@ -1,13 +1,18 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../../src/config.ts';
+import { insertAlertChannel, listAlertChannels, listAlertRules } from '../../src/db/alerts.repository.ts';
+import type { IngestCredential } from '../../src/db/ingest-tokens.repository.ts';
 import type { Database } from '../../src/db/types.ts';
 import { findUserByEmail } from '../../src/db/users.repository.ts';
 import type { Clock } from '../../src/lib/clock.ts';
+import { alertRuleInput } from '../../src/schemas/alerts.ts';
 import { getResourceType } from '../../src/schemas/resource-types/registry.ts';
 import { signUp } from '../../src/services/accounts.ts';
+import { createAlertRule } from '../../src/services/alerts/rules.ts';
 import type { AuditActor } from '../../src/services/audit.ts';
 import type { BillingPolicy } from '../../src/services/billing/policy.ts';
 import { undeployResource } from '../../src/services/deployments.ts';
+import { createIngestToken } from '../../src/services/logs/ingest-tokens.ts';
 import { authorize } from '../../src/services/rbac.ts';
 import { createResource } from '../../src/services/resources.ts';
 import { createOrganization, createProject } from '../../src/services/tenancy.ts';
@@ -103,4 +108,73 @@ export async function seedDemo(deps: {
   const parked = await authorize(db, principal, 'write', 'resource', 'flow-parked', clock.now());
   await undeployResource(db, parked, DEMO_ACTOR, clock.now());
   return { created: true };
+}
+
+const DEMO_INGEST_TOKEN_NAME = 'demo data plane';
+const DEMO_RULE_NAME = 'Broken flow logs errors';
+
+/**
+ * The observability part of the demo, made on every start when missing (so a demo database from
+ * before it existed gets it too): an ingest token of the demo project for the demo data plane
+ * (scripts/demo/data-plane.ts), an in-app alert channel, and a rule that fires when the Degraded
+ * demo flow logs more than 3 errors in 5 minutes. Returns what the data plane ships lines as.
+ */
+export async function ensureDemoObservability(deps: {
+  db: Kysely<Database>;
+  config: Config;
+  clock: Clock;
+}): Promise<IngestCredential> {
+  const { db, config, clock } = deps;
+  const user = await findUserByEmail(db, DEMO_EMAIL);
+  if (!user) throw new Error('demo: seed the demo user first');
+  const principal = {
+    userId: user.user_id,
+    email: DEMO_EMAIL,
+    name: 'Demo User',
+    kind: 'user' as const,
+    isPlatformAdmin: false,
+    via: 'session' as const,
+  };
+  const project = await authorize(db, principal, 'write', 'project', 'playground', clock.now());
+  const existing = await db
+    .selectFrom('ktrlplane.ingest_tokens')
+    .select(['token_id', 'project_id'])
+    .where('project_id', '=', project.id)
+    .where('name', '=', DEMO_INGEST_TOKEN_NAME)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  const tokenId =
+    existing?.token_id ??
+    (await createIngestToken(db, project, { name: DEMO_INGEST_TOKEN_NAME }, DEMO_ACTOR, clock.now()))
+      .token_id;
+
+  let channel = (await listAlertChannels(db, project)).find((c) => c.kind === 'in_app');
+  channel ??= await insertAlertChannel(
+    db,
+    project,
+    { name: 'In-app', kind: 'in_app', target: null, signing_secret: null },
+    clock.now(),
+  );
+  if (!(await listAlertRules(db, project)).some((rule) => rule.name === DEMO_RULE_NAME)) {
+    await createAlertRule(
+      db,
+      project,
+      config,
+      alertRuleInput.parse({
+        name: DEMO_RULE_NAME,
+        kind: 'log',
+        log_query: 'level:error',
+        resource_id: DEMO_DEGRADED,
+        comparator: '>',
+        threshold: 3,
+        window_minutes: 5,
+        for_minutes: 0,
+        severity: 'warning',
+        channel_ids: [channel.channel_id],
+      }),
+      user.user_id,
+      clock.now(),
+    );
+  }
+  return { token_id: tokenId, project_id: project.id, org_id: project.orgId };
 }

@@ -490,3 +490,31 @@ export async function latestFiringEvent(
     .limit(1)
     .executeTakeFirst();
 }
+
+/**
+ * Housekeeping only: finished deliveries and history older than `before` (a rule's current state
+ * lives on the rule row; events still referenced by a pending delivery stay).
+ */
+export async function deleteAlertHistoryBefore(trx: Transaction<Database>, before: Date): Promise<number> {
+  await trx
+    .deleteFrom('ktrlplane.alert_deliveries')
+    .where('created_at', '<', before)
+    .where('status', '!=', 'pending')
+    .execute();
+  const events = await trx
+    .deleteFrom('ktrlplane.alert_events')
+    .where('at', '<', before)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('ktrlplane.alert_deliveries as d')
+            .select('d.delivery_id')
+            .whereRef('d.event_id', '=', 'ktrlplane.alert_events.event_id'),
+        ),
+      ),
+    )
+    .executeTakeFirst();
+  await trx.deleteFrom('ktrlplane.alert_silences').where('ends_at', '<', before).execute();
+  return Number(events.numDeletedRows);
+}

@@ -51,19 +51,20 @@ export async function lastActivityOfResources(
   return new Map(rows.map((row) => [row.resource_id, new Date(row.last_hour)]));
 }
 
-/** Projects of the organization with API calls since `since` (calls count per project). */
+/** The account's projects with API calls since `since` (calls are counted per project). */
 export async function projectsWithApiCallsSince(
   db: Kysely<Database>,
-  orgId: string,
+  key: AccountKey,
   since: Date,
 ): Promise<Set<string>> {
-  const rows = await db
+  let query = db
     .selectFrom('ktrlplane.api_usage_minutes')
     .select('project_id')
     .distinct()
-    .where('org_id', '=', orgId)
     .where('minute', '>=', since)
-    .where('project_id', '!=', '')
-    .execute();
+    .where('project_id', '!=', '');
+  if (key.scope_type === 'organization') query = query.where('org_id', '=', key.scope_id);
+  else query = query.where('project_id', '=', key.scope_id);
+  const rows = await query.execute();
   return new Set(rows.map((row) => row.project_id));
 }

@@ -320,6 +320,39 @@ export async function countResourcesOfAccount(db: Kysely<Database>, key: Account
   return Number(row.n);
 }
 
+/** What the billing dashboard needs of each resource an account pays for (deleting ones included). */
+export interface AccountResource {
+  resource_id: string;
+  project_id: string;
+  name: string;
+  type: string;
+  sku: string;
+  settings_json: unknown;
+  deployment_state: string;
+  created_at: Date;
+}
+
+export async function listResourcesOfAccount(
+  db: Kysely<Database>,
+  key: AccountKey,
+): Promise<AccountResource[]> {
+  return db
+    .selectFrom('ktrlplane.resources')
+    .select([
+      'resource_id',
+      'project_id',
+      'name',
+      'type',
+      'sku',
+      'settings_json',
+      'deployment_state',
+      'created_at',
+    ])
+    .where('project_id', 'in', projectsOfAccount(db, key))
+    .orderBy('resource_id')
+    .execute();
+}
+
 /** Takes the account's paid resources out of the operator's query (non-payment). */
 export async function suspendPaidResources(
   db: Kysely<Database>,

@@ -218,17 +218,47 @@ export async function takeDirtyHours(trx: Transaction<Database>, limit: number):
   return result.rows.map((row) => ({ ...row, hour: new Date(row.hour) }));
 }
 
-const byAggregation = (aggregation: string) =>
+const metricsBy = (aggregation: string) =>
   usageMetrics.filter((metric) => metric.aggregation === aggregation).map((metric) => metric.name);
-const COUNT_METRICS = byAggregation('count');
-const MAX_METRICS = byAggregation('max');
-const LAST_METRICS = byAggregation('last');
 const UNIQUE_METRICS = usageMetrics.filter((metric) => metric.aggregation === 'unique_count');
+
+/**
+ * Per aggregation: the value of a minute from its events (`e`), and of an hour from its minutes
+ * (`m`) — every aggregation but unique_count rolls minutes up into hours, so the events are read
+ * once. A unique count is not additive: its hours are counted from the events themselves.
+ */
+const ROLLUPS = [
+  { metrics: metricsBy('sum'), minute: sql`sum(e.value)`, hour: sql`sum(m.quantity)` },
+  { metrics: metricsBy('count'), minute: sql`count(*)::numeric`, hour: sql`sum(m.quantity)` },
+  { metrics: metricsBy('max'), minute: sql`max(e.value)`, hour: sql`max(m.quantity)` },
+  {
+    metrics: metricsBy('last'),
+    minute: sql`(array_agg(e.value ORDER BY e.occurred_at DESC, e.event_id DESC))[1]`,
+    hour: sql`(array_agg(m.quantity ORDER BY m.minute DESC))[1]`,
+  },
+];
+
+function keysWithPlaces(keys: readonly DirtyHour[]) {
+  // The account, type and SKU of each key, looked up once per key (not per minute).
+  return sql`keys AS (
+      SELECT k.*, a.scope_type, a.scope_id, place.type, place.sku
+      FROM unnest(${keys.map((k) => k.org_id)}::text[], ${keys.map((k) => k.project_id)}::text[],
+        ${keys.map((k) => k.resource_id)}::text[], ${keys.map((k) => k.metric)}::text[],
+        ${keys.map((k) => k.hour.toISOString())}::timestamptz[]) AS k(org_id, project_id, resource_id, metric, hour)
+      JOIN (${ACCOUNT_OF_PROJECT}) a ON a.project_id = k.project_id
+      LEFT JOIN LATERAL (SELECT c.type, c.sku FROM ktrlplane.resource_usage_changes c
+                         WHERE c.resource_id = k.resource_id ORDER BY c.change_id DESC LIMIT 1) place ON true
+    )`;
+}
+
+const EVENTS_OF_KEY = sql`ktrlplane.usage_events e ON e.resource_id = k.resource_id AND e.metric = k.metric
+  AND e.org_id = k.org_id AND e.occurred_at >= k.hour AND e.occurred_at < k.hour + interval '1 hour'`;
 
 /**
  * Recomputes the aggregates of reported events for the queued (resource, metric, hour) keys from
  * ktrlplane.usage_events, by each metric's aggregation: hourly rows are zeroed then upserted,
- * minute rows of those hours (from `minutesFrom` on) deleted and rewritten.
+ * minute rows of those hours deleted and rewritten (from `minutesFrom` on). One statement per
+ * aggregation reads the events once: minutes from events, hours from minutes.
  */
 export async function recomputeEventAggregates(
   trx: Transaction<Database>,
@@ -240,14 +270,6 @@ export async function recomputeEventAggregates(
   const keyArrays = sql`unnest(${keys.map((k) => k.org_id)}::text[], ${keys.map((k) => k.project_id)}::text[],
       ${keys.map((k) => k.resource_id)}::text[], ${keys.map((k) => k.metric)}::text[],
       ${keys.map((k) => k.hour.toISOString())}::timestamptz[]) AS k(org_id, project_id, resource_id, metric, hour)`;
-  const aggregate = sql`CASE
-      WHEN e.metric = ANY(${COUNT_METRICS}::text[]) THEN count(*)::numeric
-      WHEN e.metric = ANY(${MAX_METRICS}::text[]) THEN max(e.value)
-      WHEN e.metric = ANY(${LAST_METRICS}::text[]) THEN (array_agg(e.value ORDER BY e.occurred_at DESC, e.event_id DESC))[1]
-      WHEN u.attribute IS NOT NULL THEN count(DISTINCT e.attributes ->> u.attribute)::numeric
-      ELSE sum(e.value) END`;
-  const uniqueAttributes = sql`unnest(${UNIQUE_METRICS.map((m) => m.name)}::text[],
-      ${UNIQUE_METRICS.map((m) => m.unique_attribute ?? '')}::text[]) AS u(metric, attribute)`;
   await sql`
     UPDATE ktrlplane.usage_hourly h SET quantity = 0, updated_at = ${now}
     FROM ${keyArrays}
@@ -259,47 +281,60 @@ export async function recomputeEventAggregates(
     WHERE m.project_id = k.project_id AND m.resource_id = k.resource_id AND m.metric = k.metric
       AND m.minute >= k.hour AND m.minute < k.hour + interval '1 hour'
   `.execute(trx);
-  await sql`
-    INSERT INTO ktrlplane.usage_hourly
-      (scope_type, scope_id, metric, resource_id, hour, org_id, project_id, resource_type, sku, quantity, updated_at)
-    SELECT a.scope_type, a.scope_id, agg.metric, agg.resource_id, agg.hour, agg.org_id, agg.project_id,
-      place.type, place.sku, agg.quantity, ${now}::timestamptz
-    FROM (
-      SELECT k.org_id, k.project_id, k.resource_id, k.metric, k.hour, ${aggregate} AS quantity
-      FROM ${keyArrays}
-      JOIN ktrlplane.usage_events e ON e.resource_id = k.resource_id AND e.metric = k.metric
-        AND e.org_id = k.org_id AND e.occurred_at >= k.hour AND e.occurred_at < k.hour + interval '1 hour'
-      LEFT JOIN ${uniqueAttributes} ON u.metric = e.metric
-      GROUP BY k.org_id, k.project_id, k.resource_id, k.metric, k.hour, e.metric, u.attribute
-    ) agg
-    JOIN (${ACCOUNT_OF_PROJECT}) a ON a.project_id = agg.project_id
-    LEFT JOIN LATERAL (SELECT c.type, c.sku FROM ktrlplane.resource_usage_changes c
-                       WHERE c.resource_id = agg.resource_id ORDER BY c.change_id DESC LIMIT 1) place ON true
-    ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (scope_type, scope_id, metric, resource_id, hour) DO UPDATE SET
-      quantity = excluded.quantity, resource_type = excluded.resource_type, sku = excluded.sku,
-      updated_at = excluded.updated_at
-  `.execute(trx);
-  await sql`
-    INSERT INTO ktrlplane.usage_minutely
-      (scope_type, scope_id, metric, resource_id, minute, org_id, project_id, resource_type, sku, quantity)
-    SELECT a.scope_type, a.scope_id, agg.metric, agg.resource_id, agg.minute, agg.org_id, agg.project_id,
-      place.type, place.sku, agg.quantity
-    FROM (
-      SELECT k.org_id, k.project_id, k.resource_id, k.metric, date_trunc('minute', e.occurred_at) AS minute,
-        ${aggregate} AS quantity
-      FROM ${keyArrays}
-      JOIN ktrlplane.usage_events e ON e.resource_id = k.resource_id AND e.metric = k.metric
-        AND e.org_id = k.org_id AND e.occurred_at >= k.hour AND e.occurred_at < k.hour + interval '1 hour'
-      LEFT JOIN ${uniqueAttributes} ON u.metric = e.metric
-      WHERE e.occurred_at >= ${minutesFrom}
-      GROUP BY k.org_id, k.project_id, k.resource_id, k.metric, date_trunc('minute', e.occurred_at), e.metric, u.attribute
-    ) agg
-    JOIN (${ACCOUNT_OF_PROJECT}) a ON a.project_id = agg.project_id
-    LEFT JOIN LATERAL (SELECT c.type, c.sku FROM ktrlplane.resource_usage_changes c
-                       WHERE c.resource_id = agg.resource_id ORDER BY c.change_id DESC LIMIT 1) place ON true
-    ON CONFLICT (scope_type, scope_id, metric, resource_id, minute) DO UPDATE SET quantity = excluded.quantity
-  `.execute(trx);
+
+  for (const rollup of ROLLUPS) {
+    const group = keys.filter((key) => rollup.metrics.includes(key.metric));
+    if (group.length === 0) continue;
+    await sql`
+      WITH ${keysWithPlaces(group)}, minutes AS (
+        SELECT k.scope_type, k.scope_id, k.metric, k.resource_id, k.hour, k.org_id, k.project_id, k.type, k.sku,
+          date_trunc('minute', e.occurred_at) AS minute, ${rollup.minute} AS quantity
+        FROM keys k JOIN ${EVENTS_OF_KEY}
+        GROUP BY k.scope_type, k.scope_id, k.metric, k.resource_id, k.hour, k.org_id, k.project_id, k.type, k.sku,
+          date_trunc('minute', e.occurred_at)
+      ), minute_rows AS (
+        INSERT INTO ktrlplane.usage_minutely
+          (scope_type, scope_id, metric, resource_id, minute, org_id, project_id, resource_type, sku, quantity)
+        SELECT scope_type, scope_id, metric, resource_id, minute, org_id, project_id, type, sku, quantity
+        FROM minutes WHERE minute >= ${minutesFrom}
+        ON CONFLICT (scope_type, scope_id, metric, resource_id, minute) DO UPDATE SET quantity = excluded.quantity
+      )
+      INSERT INTO ktrlplane.usage_hourly
+        (scope_type, scope_id, metric, resource_id, hour, org_id, project_id, resource_type, sku, quantity, updated_at)
+      SELECT m.scope_type, m.scope_id, m.metric, m.resource_id, m.hour, m.org_id, m.project_id, m.type, m.sku,
+        ${rollup.hour}, ${now}::timestamptz
+      FROM minutes m
+      GROUP BY m.scope_type, m.scope_id, m.metric, m.resource_id, m.hour, m.org_id, m.project_id, m.type, m.sku
+      ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT (scope_type, scope_id, metric, resource_id, hour) DO UPDATE SET
+        quantity = excluded.quantity, resource_type = excluded.resource_type, sku = excluded.sku,
+        updated_at = excluded.updated_at
+    `.execute(trx);
+  }
+
+  const unique = keys.filter((key) => UNIQUE_METRICS.some((metric) => metric.name === key.metric));
+  if (unique.length === 0) return;
+  const attributes = sql`unnest(${UNIQUE_METRICS.map((m) => m.name)}::text[],
+      ${UNIQUE_METRICS.map((m) => m.unique_attribute ?? '')}::text[]) AS u(metric, attribute)`;
+  for (const [table, period, filter] of [
+    ['usage_hourly', sql`k.hour`, sql``],
+    ['usage_minutely', sql`date_trunc('minute', e.occurred_at)`, sql`WHERE e.occurred_at >= ${minutesFrom}`],
+  ] as const) {
+    const hourly = table === 'usage_hourly';
+    await sql`
+      WITH ${keysWithPlaces(unique)}
+      INSERT INTO ${sql.table(`ktrlplane.${table}`)}
+        (scope_type, scope_id, metric, resource_id, ${sql.ref(hourly ? 'hour' : 'minute')}, org_id, project_id,
+         resource_type, sku, quantity${hourly ? sql`, updated_at` : sql``})
+      SELECT k.scope_type, k.scope_id, k.metric, k.resource_id, ${period}, k.org_id, k.project_id, k.type, k.sku,
+        count(DISTINCT e.attributes ->> u.attribute)::numeric${hourly ? sql`, ${now}::timestamptz` : sql``}
+      FROM keys k JOIN ${EVENTS_OF_KEY} JOIN ${attributes} ON u.metric = e.metric
+      ${filter}
+      GROUP BY k.scope_type, k.scope_id, k.metric, k.resource_id, ${period}, k.org_id, k.project_id, k.type, k.sku
+      ON CONFLICT (scope_type, scope_id, metric, resource_id, ${sql.ref(hourly ? 'hour' : 'minute')}) DO UPDATE SET
+        quantity = excluded.quantity${hourly ? sql`, updated_at = excluded.updated_at` : sql``}
+    `.execute(trx);
+  }
 }
 
 /**

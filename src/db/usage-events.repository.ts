@@ -104,10 +104,11 @@ export async function insertUsageEvents(
       ORDER BY 1, 2, 3, 4, 5
       ON CONFLICT DO NOTHING
     )
-    SELECT i.org_id, i.event_id, (n.event_id IS NOT NULL) AS inserted, e.payload_hash AS existing_hash
+    SELECT i.org_id, i.event_id, (n.event_id IS NOT NULL) AS inserted,
+      CASE WHEN n.event_id IS NULL THEN (SELECT e.payload_hash FROM ktrlplane.usage_events e
+        WHERE e.org_id = i.org_id AND e.event_id = i.event_id) END AS existing_hash
     FROM input i
     LEFT JOIN inserted n ON n.org_id = i.org_id AND n.event_id = i.event_id
-    LEFT JOIN ktrlplane.usage_events e ON e.org_id = i.org_id AND e.event_id = i.event_id
   `.execute(db);
   const outcomes = result.rows;
   // A concurrent batch that committed the same id after this statement's snapshot: read it now.

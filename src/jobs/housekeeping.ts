@@ -1,3 +1,4 @@
+import { deleteAlertHistoryBefore } from '../db/alerts.repository.ts';
 import { deleteHealthChecksBefore } from '../db/health-checks.repository.ts';
 import { deleteIdempotencyKeysBefore } from '../db/idempotency-keys.repository.ts';
 import { deleteJobRunsBefore } from '../db/job-runs.repository.ts';
@@ -12,12 +13,14 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const EXPIRED_ASSIGNMENT_RETENTION_DAYS = 30;
 const JOB_RUN_RETENTION_DAYS = 30;
 const HEALTH_CHECK_RETENTION_DAYS = 7;
+/** Alert history, delivery logs and ended silences. */
+const ALERT_HISTORY_RETENTION_DAYS = 90;
 
 export const housekeepingJob: Job = {
   name: 'housekeeping',
   schedule: '17 * * * *',
   description:
-    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions, stale rate-limit windows, idempotency keys older than a day, expired resource drafts and health checks older than a week.',
+    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions, stale rate-limit windows, idempotency keys older than a day, expired resource drafts, health checks older than a week, and alert history, delivery logs and silences older than 90 days.',
   async run({ trx, clock }) {
     const now = clock.now();
     const assignments = await deleteExpiredRoleAssignments(
@@ -34,6 +37,10 @@ export const housekeepingJob: Job = {
       trx,
       new Date(now.getTime() - HEALTH_CHECK_RETENTION_DAYS * DAY_MS),
     );
-    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions, ${windows} rate-limit windows, ${keys} idempotency keys, ${drafts} resource drafts and ${checks} health checks`;
+    const alertEvents = await deleteAlertHistoryBefore(
+      trx,
+      new Date(now.getTime() - ALERT_HISTORY_RETENTION_DAYS * DAY_MS),
+    );
+    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions, ${windows} rate-limit windows, ${keys} idempotency keys, ${drafts} resource drafts ${checks} health checks and ${alertEvents} alert events`;
   },
 };

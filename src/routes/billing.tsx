@@ -12,12 +12,16 @@ import { getOrganization } from '../db/organizations.repository.ts';
 import { getProject } from '../db/projects.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireAccess } from '../lib/auth-middleware.ts';
-import { conflict } from '../lib/errors.ts';
-import { redirectAfterWrite } from '../lib/forms.tsx';
+import { conflict, type FieldError, unprocessable } from '../lib/errors.ts';
+import { redirectAfterWrite, validate } from '../lib/forms.tsx';
 import { readBodyOrQuery } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { planFor, plans } from '../schemas/plans.ts';
+import { usageMetric } from '../schemas/usage-metrics.ts';
+import { MAX_USAGE_SPAN_DAYS, usageQuerySchema } from '../schemas/usage-query.ts';
+import { billingDashboard } from '../services/billing/dashboard.ts';
 import { billingPolicyOf, effectivePlan } from '../services/billing/policy.ts';
+import { accountBilling } from '../services/billing/quotas.ts';
 import { callStripe } from '../services/billing/stripe-errors.ts';
 import { syncAccountFromStripe } from '../services/billing/stripe-sync.ts';
 import {
@@ -28,6 +32,7 @@ import {
   startCheckout,
 } from '../services/billing/subscriptions.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
+import { type UsageSeriesRow, usageSeries } from '../services/usage/series.ts';
 import {
   ActivationStatus,
   BillingPage,
@@ -93,7 +98,13 @@ async function billingView(c: Context<AppEnv>, place: Place, alert?: string) {
     place === 'organization' ? countProjects(db, key.scope_id) : Promise.resolve(null),
   ]);
   const permissions = [...scope.actions];
+  const dashboard = await billingDashboard(
+    { db, stripe: c.get('deps').stripe, logger: c.get('deps').logger, policy },
+    key,
+    c.get('deps').clock.now(),
+  );
   return {
+    dashboard,
     base: baseOf(key),
     scopeName: await scopeName(c, place),
     tabs:
@@ -113,6 +124,46 @@ async function billingView(c: Context<AppEnv>, place: Place, alert?: string) {
     canManage: scope.actions.has('manage_billing'),
     ...(alert ? { alert } : {}),
   };
+}
+
+function usageSpanProblems(from: Date, to: Date, granularity: 'hour' | 'day'): FieldError[] {
+  if (to <= from) return [{ pointer: '/to', message: 'must be after from' }];
+  const maxDays = MAX_USAGE_SPAN_DAYS[granularity];
+  if (to.getTime() - from.getTime() > maxDays * 86_400_000)
+    return [
+      { pointer: '/to', message: `at most ${maxDays} days after from with granularity ${granularity}` },
+    ];
+  return [];
+}
+
+function wantsCsv(accept: string | undefined): boolean {
+  return /\btext\/csv\b/.test(accept ?? '');
+}
+
+/** RFC 4180: quote a field holding a comma, quote or line break; double the quotes inside. */
+function csvField(value: string | number | null): string {
+  const text = value === null ? '' : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function usageCsv(rows: UsageSeriesRow[]): string {
+  const lines = ['period_start,metric,unit,resource_id,resource_type,sku,quantity'];
+  for (const row of rows) {
+    lines.push(
+      [
+        row.period_start.toISOString(),
+        row.metric,
+        usageMetric(row.metric)?.unit ?? '',
+        row.resource_id,
+        row.resource_type,
+        row.sku,
+        row.quantity,
+      ]
+        .map(csvField)
+        .join(','),
+    );
+  }
+  return `${lines.join('\r\n')}\r\n`;
 }
 
 /** If webhooks do not arrive (say, local development without forwarding), look at Stripe itself. */
@@ -159,9 +210,47 @@ for (const { place, prefix, param } of PLACES) {
     const view = await billingView(c, place);
     if (representationFor(c) === 'json') {
       const { tabs: _tabs, plans: _plans, base: _base, ...data } = view;
+      // `dashboard` carries the usage, cost, projection, invoice preview and insights.
       return c.json({ ...data, plan: view.plan.id, limits: view.plan.limits });
     }
     return respond(c, view, BillingPage, { title: 'Billing' });
+  });
+
+  billingRoutes.get(`${prefix}/usage`, read, async (c) => {
+    const { db, clock } = c.get('deps');
+    const key = accountKey(c, place);
+    const parsed = validate(usageQuerySchema, c.req.query());
+    if (!parsed.ok) throw unprocessable(parsed.errors, 'The usage query is invalid; see errors.');
+    const query = parsed.data;
+    const now = clock.now();
+    const { period } = await accountBilling(db, key, billingPolicyOf(c.get('deps')), now);
+    const from = query.from ?? period.start;
+    const to = query.to ?? period.end;
+    const problems = usageSpanProblems(from, to, query.granularity);
+    if (problems.length > 0) throw unprocessable(problems, 'The usage query is invalid; see errors.');
+    const rows = await usageSeries(db, key, {
+      from,
+      to,
+      granularity: query.granularity,
+      metric: query.metric,
+    });
+    const csv = query.format === 'csv' || (query.format === undefined && wantsCsv(c.req.header('Accept')));
+    c.header('Vary', 'Accept, HX-Request');
+    if (csv) {
+      c.header('Content-Type', 'text/csv; charset=utf-8');
+      c.header(
+        'Content-Disposition',
+        `attachment; filename="usage-${key.scope_id}-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}.csv"`,
+      );
+      return c.body(usageCsv(rows));
+    }
+    return c.json({
+      from,
+      to,
+      granularity: query.granularity,
+      metric: query.metric ?? null,
+      rows: rows.map((row) => ({ ...row, unit: usageMetric(row.metric)?.unit ?? null })),
+    });
   });
 
   billingRoutes.post(`${prefix}/checkout`, manage, async (c) => {

@@ -16,6 +16,7 @@ import {
   NotificationItem,
   NotificationsPage,
   type NotificationsView,
+  UnreadSummary,
 } from '../views/pages/notifications-page.tsx';
 
 /**
@@ -130,6 +131,7 @@ notificationsRoutes.post('/notifications/:notificationId/read', requireUser(), a
         <>
           <NotificationItem notification={notificationJson(row)} />
           <NotificationBell unread={unread} oob />
+          <UnreadSummary unread={unread} oob />
         </>,
       );
     }

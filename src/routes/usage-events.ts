@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
 import { parseInput, readBody } from '../lib/input.ts';
+import { usageEventsIngestedTotal } from '../lib/metrics.ts';
 import { usageEventBatchInput } from '../schemas/usage-events.ts';
 import { ingestUsageEvents } from '../services/usage/events.ts';
 
@@ -20,6 +21,7 @@ usageEventsRoutes.post('/usage/events', requireUser(), async (c) => {
   const input = parseInput(usageEventBatchInput, await readBody(c));
   const outcome = await ingestUsageEvents(db, currentPrincipal(c), input.events, clock.now());
   if (outcome.scope) c.set('usageScope', outcome.scope);
+  usageEventsIngestedTotal.inc(outcome.accepted);
   const body = {
     accepted: outcome.accepted,
     duplicates: outcome.duplicates,

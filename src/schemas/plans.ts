@@ -173,7 +173,11 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
       currency: 'usd',
       base_price: { lookup_key: 'premium_base_monthly', unit_amount: 19900 },
       // The same usage prices as Standard, with more API calls included.
-      metered: { ...payAsYouGo, api_calls: { ...payAsYouGo.api_calls, included: 10_000 } },
+      // More included calls make a different Stripe price (its free tier is larger): its own key.
+      metered: {
+        ...payAsYouGo,
+        api_calls: { ...payAsYouGo.api_calls, lookup_key: 'premium_api_calls_per_1000', included: 10_000 },
+      },
       limits: {
         projects: 100,
         resources: 1000,
@@ -193,8 +197,19 @@ export const plans: Readonly<Record<PlanId, Plan>> = Object.freeze(
   }),
 );
 
-// Quotas name declared metrics: a typo would silently never alert.
+// Quotas name declared metrics: a typo would silently never alert. A lookup key is one Stripe
+// price: two plans naming it must price it the same way.
+const priceByKey = new Map<string, string>();
 for (const plan of Object.values(plans)) {
+  for (const price of Object.values(plan.metered)) {
+    const shape = JSON.stringify({ ...price, lookup_key: undefined });
+    const seen = priceByKey.get(price.lookup_key);
+    if (seen !== undefined && seen !== shape)
+      throw new Error(
+        `Plan ${plan.id}: the price ${price.lookup_key} differs from another plan's price with that key`,
+      );
+    priceByKey.set(price.lookup_key, shape);
+  }
   for (const metric of Object.keys(plan.quotas)) {
     if (!usageMetric(metric)) throw new Error(`Plan ${plan.id}: the quota names an unknown metric ${metric}`);
   }

@@ -1,9 +1,6 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Daemon, startPrometheus } from '../helpers/monitoring-daemons.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
 /**
@@ -21,21 +18,8 @@ const PLANTED = {
 const ORIGIN_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' };
 
 let server: RunningServer;
-let prometheus: ChildProcess | undefined;
+let prometheus: Daemon;
 let prometheusUrl = '';
-let workDir = '';
-let prometheusOutput = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface QueryResult {
   metric: Record<string, string>;
@@ -60,68 +44,29 @@ async function eventually(promql: string, timeoutMs = 30_000): Promise<QueryResu
       // not up yet
     }
     if (Date.now() - started > timeoutMs) {
-      throw new Error(`no result for ${promql} in ${timeoutMs} ms; prometheus said:\n${prometheusOutput}`);
+      throw new Error(`no result for ${promql} in ${timeoutMs} ms; prometheus said:\n${prometheus.output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
 beforeAll(async () => {
-  const installed = spawnSync('prometheus', ['--version']);
-  if (installed.error)
-    throw new Error('prometheus is not installed: apt-get install prometheus (.ci/run does)');
   server = await startServer({
     METRICS_TOKEN,
     STRIPE_SECRET_KEY: PLANTED.stripeKey,
     LOG_LEVEL: 'debug',
   });
-  const port = new URL(server.url).port;
-  workDir = await mkdtemp(join(tmpdir(), 'ktrlplane-prometheus-'));
-  await writeFile(
-    join(workDir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: ktrlplane',
-      '    metrics_path: /metrics',
-      '    authorization:',
-      '      type: Bearer',
-      `      credentials: ${METRICS_TOKEN}`,
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${port}']`,
-      '',
-    ].join('\n'),
-  );
-  const prometheusPort = await freePort();
-  prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
-  prometheus = spawn(
-    'prometheus',
-    [
-      `--config.file=${join(workDir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(workDir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${prometheusPort}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  prometheus.stdout?.on('data', (chunk: Buffer) => {
-    prometheusOutput += chunk.toString();
+  prometheus = await startPrometheus({
+    job: 'ktrlplane',
+    targets: [`127.0.0.1:${new URL(server.url).port}`],
+    bearer: METRICS_TOKEN,
   });
-  prometheus.stderr?.on('data', (chunk: Buffer) => {
-    prometheusOutput += chunk.toString();
-  });
+  prometheusUrl = prometheus.url;
 }, 60_000);
 
 afterAll(async () => {
-  if (prometheus && prometheus.exitCode === null) {
-    const exited = new Promise((resolve) => prometheus?.once('exit', resolve));
-    prometheus.kill('SIGTERM');
-    await exited;
-  }
+  await prometheus?.stop();
   expect(await server?.stop()).toBe(0);
-  if (workDir) await rm(workDir, { recursive: true, force: true });
 }, 30_000);
 
 describe('Prometheus scraping ktrlplane', () => {

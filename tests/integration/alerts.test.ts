@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertLogLines } from '../../src/db/logs.repository.ts';
 import { deliverAlertNotificationsJob } from '../../src/jobs/deliver-alert-notifications.ts';
 import { evaluateAlertsJob } from '../../src/jobs/evaluate-alerts.ts';
+import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
 import { ensureLogPartitions, forgetLogPartitions } from '../../src/services/logs/partitions.ts';
 import {
@@ -339,6 +340,102 @@ describe('alerts', () => {
       body: JSON.stringify(degradedRule([])),
     });
     expect(denied.status).toBe(403);
+  });
+
+  it('changes a rule (PUT restarts its evaluation), offers the stored values to edit, deletes it', async () => {
+    const { ada, api } = await setup();
+    await statusAt('Degraded', 10);
+    const { rule_id: ruleId } = (await (
+      await api('/alerts', { method: 'POST', json: degradedRule([]) })
+    ).json()) as { rule_id: string };
+    await runJob(jobDeps(), evaluateAlertsJob, 'test');
+    expect(await (await api(`/alerts/${ruleId}`)).json()).toMatchObject({ state: 'firing' });
+
+    const changed = await api(`/alerts/${ruleId}`, {
+      method: 'PUT',
+      json: { ...degradedRule([]), threshold: 3, severity: 'info' },
+    });
+    expect(changed.status).toBe(200);
+    expect(await changed.json()).toMatchObject({ state: 'inactive', threshold: 3, severity: 'info' });
+    const invalid = await api(`/alerts/${ruleId}`, {
+      method: 'PUT',
+      json: { ...degradedRule([]), comparator: '!=' },
+    });
+    expect(invalid.status).toBe(422);
+
+    const edit = await t.app.request(`/projects/web/alerts/${ruleId}/edit`, { headers: as(ada) });
+    const html = await edit.text();
+    expect(html).toContain('value="db1 degraded"');
+    expect(html).toContain('value="team=data"');
+    expect(html).toContain(`action="/projects/web/alerts/${ruleId}"`);
+
+    expect((await api(`/alerts/${ruleId}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await api(`/alerts/${ruleId}`)).status).toBe(404);
+  });
+
+  it('re-sends a firing alert to Alertmanager every 2 minutes while it lasts', async () => {
+    const { api } = await setup();
+    const am = (await (
+      await api('/alert-channels', {
+        method: 'POST',
+        json: { name: 'am', kind: 'alertmanager', target: receiverUrl.replace('/hook', '') },
+      })
+    ).json()) as { channel_id: string };
+    await statusAt('Degraded', 10);
+    await api('/alerts', { method: 'POST', json: degradedRule([am.channel_id]) });
+    await runJob(jobDeps(), evaluateAlertsJob, 'test');
+    await runJob(jobDeps(), deliverAlertNotificationsJob, 'test');
+    t.clock.advance(60_000);
+    await runJob(jobDeps(), evaluateAlertsJob, 'test');
+    await runJob(jobDeps(), deliverAlertNotificationsJob, 'test');
+    expect(received).toHaveLength(1);
+    t.clock.advance(61_000);
+    await runJob(jobDeps(), evaluateAlertsJob, 'test');
+    await runJob(jobDeps(), deliverAlertNotificationsJob, 'test');
+    expect(received).toHaveLength(2);
+    const [alert] = JSON.parse((received[1] as Received).body) as Array<{
+      labels: Record<string, string>;
+      startsAt: string;
+      endsAt: string;
+    }>;
+    expect(alert?.labels).toMatchObject({
+      alertname: 'db1 degraded',
+      severity: 'critical',
+      team: 'data',
+      project_id: 'web',
+      source: 'ktrlplane',
+    });
+    expect(new Date(alert?.endsAt ?? 0).getTime()).toBeGreaterThan(t.clock.now().getTime());
+  });
+
+  it('housekeeping drops alert history, delivery logs and silences after 90 days, keeping the rule', async () => {
+    const { api } = await setup();
+    const mail = (await (
+      await api('/alert-channels', {
+        method: 'POST',
+        json: { name: 'mail', kind: 'email', target: 'a@example.com' },
+      })
+    ).json()) as { channel_id: string };
+    await statusAt('Degraded', 10);
+    const { rule_id: ruleId } = (await (
+      await api('/alerts', { method: 'POST', json: degradedRule([mail.channel_id]) })
+    ).json()) as { rule_id: string };
+    await api('/alert-silences', { method: 'POST', json: { comment: 'later', duration_minutes: 1 } });
+    await runJob(jobDeps(), evaluateAlertsJob, 'test');
+    const before = (await (await api(`/alerts/${ruleId}`)).json()) as {
+      events: unknown[];
+      deliveries: unknown[];
+    };
+    expect([before.events.length, before.deliveries.length]).toEqual([1, 0]);
+    t.clock.advance(91 * 24 * 3_600_000);
+    const outcome = await runJob(jobDeps(), housekeepingJob, 'test');
+    expect(outcome.detail).toContain('1 alert events');
+    expect(await (await api(`/alerts/${ruleId}`)).json()).toMatchObject({
+      state: 'firing',
+      events: [],
+      deliveries: [],
+    });
+    expect(await t.database.db.selectFrom('ktrlplane.alert_silences').selectAll().execute()).toEqual([]);
   });
 
   it('serves the pages: the list, the form with its preview fragment, a form re-render on errors', async () => {

@@ -3,7 +3,9 @@ import type Stripe from 'stripe';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { enforceBillingGraceJob, reconcileBillingJob } from '../../src/jobs/reconcile-billing.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
-import { stripeCatalogue } from '../../src/services/billing/catalogue.ts';
+import { plans } from '../../src/schemas/plans.ts';
+import { meterEventName, stripeCatalogue } from '../../src/services/billing/catalogue.ts';
+import { costOf } from '../../src/services/billing/cost.ts';
 import { syncAccountFromStripe } from '../../src/services/billing/stripe-sync.ts';
 import { processPendingStripeEvents } from '../../src/services/billing/webhooks.ts';
 import {
@@ -126,6 +128,61 @@ describe('billing with Stripe', () => {
     expect(audit.map((a) => a.action)).toEqual(
       expect.arrayContaining(['billing.checkout_started', 'billing.subscription_changed']),
     );
+  });
+
+  it('shows Stripe’s upcoming-invoice preview and the card on file on the dashboard; a Stripe outage only hides them', async () => {
+    const { ada } = await setup();
+    const dashboard = async () =>
+      (
+        (await (await t.app.request('/organizations/acme/billing', { headers: asJson(ada) })).json()) as {
+          dashboard: {
+            period: { start: string; end: string };
+            upcoming_invoice: { amount_due: number; lines: Array<{ amount: number }> } | null;
+            payment_method: unknown;
+            stripe_error: string | null;
+          };
+        }
+      ).dashboard;
+    expect((await dashboard()).upcoming_invoice).toBeNull();
+    await subscribe(ada);
+    const subscribed = await dashboard();
+    const sub = await t.database.db
+      .selectFrom('ktrlplane.subscriptions')
+      .selectAll()
+      .where('scope_id', '=', 'acme')
+      .executeTakeFirstOrThrow();
+    const preview = await stripe().invoices.createPreview({
+      customer: sub.stripe_customer_id,
+      subscription: sub.stripe_subscription_id,
+    });
+    expect(subscribed.upcoming_invoice?.amount_due).toBe(preview.amount_due);
+    expect(subscribed.upcoming_invoice?.lines.map((line) => line.amount)).toEqual(
+      preview.lines.data.map((l) => l.amount),
+    );
+    expect(subscribed.payment_method).toMatchObject({ brand: 'visa', last4: '4242' });
+    // The billing period is the subscription's.
+    expect(subscribed.period.start).toBe(sub.current_period_start?.toISOString());
+    const html = await (await t.app.request('/organizations/acme/billing', { headers: as(ada) })).text();
+    expect(html).toContain('VISA ···· 4242');
+
+    // Stripe prices the free allowance as our cost engine does (a first tier at 0): 1.5 million
+    // API calls = 1,500 meter units, 1,000 included, 500 × 5 ¢ — on the invoice and in our estimate.
+    await stripe().billing.meterEvents.create({
+      event_name: meterEventName('api_calls'),
+      timestamp: Math.floor(Date.now() / 1000),
+      payload: { stripe_customer_id: sub.stripe_customer_id, value: '1500' },
+    });
+    const withUsage = await dashboard();
+    const ours = costOf(plans.standard, [
+      { metric: 'api_calls', resource_id: null, resource_type: null, quantity: 1_500_000 },
+    ]);
+    expect(ours.total).toBe(4900 + 2500);
+    expect(withUsage.upcoming_invoice?.amount_due).toBe(ours.total);
+
+    await control.injectFault({ path: '/v1/invoices/create_preview', status: 500, count: 5 });
+    const outage = await dashboard();
+    expect(outage.upcoming_invoice).toBeNull();
+    expect(outage.stripe_error).toContain('Stripe could not be reached');
   });
 
   it('never makes a second customer: a double click, and a retry after Stripe answered 500', async () => {

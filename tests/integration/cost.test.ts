@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Plan, planSchema, plans } from '../../src/schemas/plans.ts';
+import { type MeteredPrice, type Plan, planSchema, plans } from '../../src/schemas/plans.ts';
+import { stripeTiers } from '../../src/services/billing/catalogue.ts';
 import {
   costOf,
   cumulativeCost,
@@ -117,6 +118,34 @@ describe('cost engine', () => {
         { up_to: null, unit_amount: 1 },
       ]).success,
     ).toBe(false);
+  });
+
+  it('gives Stripe the allowance and tiers as graduated tiers starting at 0', () => {
+    expect(stripeTiers(plans.standard.metered.api_calls as MeteredPrice)).toEqual([
+      { up_to: 1000, unit_amount_decimal: '0' },
+      { up_to: 'inf', unit_amount_decimal: '5' },
+    ]);
+    expect(stripeTiers(plans.standard.metered.instance_hours_flows as MeteredPrice)).toBeUndefined();
+    expect(
+      stripeTiers({
+        lookup_key: 'x',
+        unit: 'u',
+        unit_amount: 0,
+        included: 50,
+        tiers: [
+          { up_to: 100, unit_amount: 10 },
+          { up_to: null, unit_amount: 1 },
+        ],
+      }),
+    ).toEqual([
+      { up_to: 50, unit_amount_decimal: '0' },
+      { up_to: 150, unit_amount_decimal: '10' },
+      { up_to: 'inf', unit_amount_decimal: '1' },
+    ]);
+    // Premium's larger allowance is a price of its own.
+    expect(plans.premium.metered.api_calls?.lookup_key).not.toBe(
+      plans.standard.metered.api_calls?.lookup_key,
+    );
   });
 
   it('shares a meter’s amount over its resources in proportion to their use', () => {

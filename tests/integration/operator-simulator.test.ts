@@ -19,7 +19,9 @@ describe('operator simulator', () => {
     const owner = await signUpUser(t, 'owner@example.com');
     await createOrgFor(t, owner, 'Acme', 'acme');
     await createProjectFor(t, owner, 'acme', 'Shop', 'shop');
-    clock = manualClock(new Date('2026-11-27T12:00:00Z'));
+    // Starts at the real time: rows get their updated_at from the database's clock, and change
+    // detection compares it with the simulator's (a fixed date in the past made every row "newer").
+    clock = manualClock(new Date());
     simulator = new OperatorSimulator({
       db: t.database.db,
       manifestsDir: OPERATOR_MANIFESTS_DIR,

@@ -37,7 +37,7 @@ describe('data-plane endpoints', () => {
       user_id: ada.userId,
       scope_type: 'resource',
       scope_id: 'graph',
-      permissions: ['delete', 'manage_access', 'manage_billing', 'read', 'write'],
+      permissions: ['delete', 'manage_access', 'manage_billing', 'read', 'usage/report', 'write'],
     });
     const bobToken = await apiTokenFor(t, bob);
     const bobs = await (

@@ -31,7 +31,15 @@ describe('organizations and projects', () => {
     const detail = await (
       await t.app.request(`/organizations/${org.org_id}`, { headers: asJson(ada) })
     ).json();
-    expect(detail.permissions).toEqual(['delete', 'manage_access', 'manage_billing', 'read', 'write']);
+    // Owners may also report usage for data planes they run (usage/report, migration 0009).
+    expect(detail.permissions).toEqual([
+      'delete',
+      'manage_access',
+      'manage_billing',
+      'read',
+      'usage/report',
+      'write',
+    ]);
     const audit = await t.database.db
       .selectFrom('ktrlplane.audit_events')
       .selectAll()

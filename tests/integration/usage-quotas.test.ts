@@ -133,15 +133,15 @@ describe('usage quotas', () => {
       );
     }
     await runAlerts(); // again: nothing new
-    expect(await titles(ada.userId)).toEqual(["api calls: 50% of this period's quota used"]);
+    expect(await titles(ada.userId)).toEqual(["API calls: 50% of this period's quota used"]);
 
     // From 55 % straight past 80 % to 100 %: one notification for the highest threshold reached.
     await setApiCalls(t, 'acme', hour, FREE_QUOTA);
     t.clock.advance(5 * 60_000);
     await Promise.all([runAlerts(), runAlerts()]);
     expect(await titles(ada.userId)).toEqual([
-      "api calls: 50% of this period's quota used",
-      "api calls: 100% of this period's quota used",
+      "API calls: 50% of this period's quota used",
+      "API calls: 100% of this period's quota used",
     ]);
     expect(await titles(bea.userId)).toEqual([]);
 
@@ -151,8 +151,8 @@ describe('usage quotas', () => {
       .orderBy('created_at')
       .execute();
     expect(mails.map((m) => [m.to_address, m.subject])).toEqual([
-      ['ada@example.com', "api calls: 50% of this period's quota used"],
-      ['ada@example.com', "api calls: 100% of this period's quota used"],
+      ['ada@example.com', "API calls: 50% of this period's quota used"],
+      ['ada@example.com', "API calls: 100% of this period's quota used"],
     ]);
     expect(mails[1]?.body_text).toContain('100,000 of 100,000 calls used (100%) on the Free plan');
     expect(mails[1]?.body_text).toContain('refused (HTTP 429) until 2026-12-01');

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { Fault, FaultSpec } from './faults.ts';
 import type { RequestLogEntry } from './router.ts';
-import type { MeterEventError, PaymentOutcome } from './store.ts';
+import type { MeterEventError, MeterEventRecord, PaymentOutcome } from './store.ts';
 import type { Delivery, DeliveryOrder } from './webhooks.ts';
 
 /**
@@ -159,5 +159,10 @@ export class StripeLocalControl {
   /** Meter events Stripe would have reported as failed asynchronously (unknown meter, customer, …). */
   async meterEventErrors(): Promise<MeterEventError[]> {
     return (await this.call<{ errors: MeterEventError[] }>('GET', '/meter_event_errors')).errors;
+  }
+
+  /** Every meter event the server took (in order of arrival), with whether it counts. */
+  async meterEvents(): Promise<MeterEventRecord[]> {
+    return (await this.call<{ events: MeterEventRecord[] }>('GET', '/meter_events')).events;
   }
 }

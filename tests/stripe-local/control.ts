@@ -172,6 +172,8 @@ async function route(
       return trigger(context, body);
     case 'GET /_control/meter_event_errors':
       return { errors: store.meterEventErrors };
+    case 'GET /_control/meter_events':
+      return { events: store.meterEvents };
   }
   const outcome = /^\/_control\/customers\/([^/]+)\/payment_method$/.exec(path);
   if (outcome && method === 'POST') {

@@ -86,6 +86,8 @@ export class Store {
   readonly prices = new Map<string, Stripe.Price>();
   readonly customers = new Map<string, Stripe.Customer | Stripe.DeletedCustomer>();
   readonly customerState = new Map<string, CustomerState>();
+  /** Cards entered on the checkout page (the billing dashboard shows the default one). */
+  readonly paymentMethods = new Map<string, Stripe.PaymentMethod>();
   readonly checkoutSessions = new Map<string, Stripe.Checkout.Session>();
   readonly checkoutLineItems = new Map<string, Stripe.LineItem[]>();
   readonly portalSessions = new Map<string, Stripe.BillingPortal.Session>();
@@ -220,6 +222,7 @@ export class Store {
       this.prices,
       this.customers,
       this.customerState,
+      this.paymentMethods,
       this.checkoutSessions,
       this.checkoutLineItems,
       this.portalSessions,

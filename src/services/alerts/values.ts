@@ -103,7 +103,8 @@ export async function ruleValues(
       const stepSeconds =
         times.length > 1
           ? Math.max(1, Math.round((last.getTime() - first.getTime()) / (times.length - 1) / 1000))
-          : 60;
+          : // One instant (the live evaluation): a 1 s step keeps it at now, not a minute back.
+            1;
       const series = await queryRange(ctx.config, query, { start: first, end: last, stepSeconds }, ctx.now);
       // The highest value across the result's series: "any series above the threshold".
       return times.map((_, index) => {

@@ -1,4 +1,4 @@
-import { type Plan, plans } from '../../schemas/plans.ts';
+import { type MeteredPrice, type Plan, plans } from '../../schemas/plans.ts';
 
 /**
  * What must exist in Stripe for the plans in src/schemas/plans.ts: one meter per metered price
@@ -21,6 +21,25 @@ export interface CataloguePrice {
   unit_amount_decimal: string;
   nickname: string;
   recurring: { interval: 'month'; usage_type: 'licensed' | 'metered'; meter?: string };
+  /**
+   * Graduated tiers (Stripe `billing_scheme: tiered`, `tiers_mode: graduated`) when the price has a
+   * free allowance or tiers: a first tier at 0 up to `included`, then the plan's price or tiers
+   * above it — so Stripe invoices what the cost engine (services/billing/cost.ts) estimates.
+   */
+  tiers?: Array<{ up_to: number | 'inf'; unit_amount_decimal: string }>;
+}
+
+/** The Stripe tiers of a metered price, or undefined for a plain per-unit price. */
+export function stripeTiers(price: MeteredPrice): CataloguePrice['tiers'] {
+  if (price.included <= 0 && !price.tiers) return undefined;
+  const above = price.tiers ?? [{ up_to: null, unit_amount: price.unit_amount }];
+  return [
+    ...(price.included > 0 ? [{ up_to: price.included, unit_amount_decimal: '0' }] : []),
+    ...above.map((tier) => ({
+      up_to: tier.up_to === null ? ('inf' as const) : tier.up_to + price.included,
+      unit_amount_decimal: String(tier.unit_amount),
+    })),
+  ];
 }
 
 export function meterEventName(meter: string): string {
@@ -55,7 +74,9 @@ export function stripeCatalogue(all: readonly Plan[] = Object.values(plans)): {
         formula: 'sum',
       });
       if (!prices.has(price.lookup_key)) {
+        const tiers = stripeTiers(price);
         prices.set(price.lookup_key, {
+          ...(tiers ? { tiers } : {}),
           id: `price_${price.lookup_key}`,
           lookup_key: price.lookup_key,
           product: { id: `prod_${meter}`, name: meter.replaceAll('_', ' ') },

@@ -8,6 +8,7 @@ import {
 } from '../../db/billing.repository.ts';
 import type { Database } from '../../db/types.ts';
 import { AppError } from '../../lib/errors.ts';
+import { metricLabel } from '../../lib/metric-label.ts';
 import type { Plan } from '../../schemas/plans.ts';
 import { usageMetric } from '../../schemas/usage-metrics.ts';
 import { notify } from '../notifications.ts';
@@ -34,7 +35,8 @@ export function billingPeriodOf(
 ): BillingPeriod {
   const start = subscription?.current_period_start;
   const end = subscription?.current_period_end;
-  if (start && end && start <= now && now < end) return { start, end };
+  // Not yet ended is enough: Stripe's clock may run a few seconds ahead of ours at the start.
+  if (start && end && now < end) return { start, end };
   return {
     start: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)),
     end: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)),
@@ -171,7 +173,7 @@ export async function announceQuotaThresholds(
       projectId: args.key.scope_type === 'project' ? args.key.scope_id : null,
       audience: 'billing',
       kind: 'usage.quota',
-      title: `${quota.metric.replaceAll('_', ' ')}: ${threshold}% of this period's quota used`,
+      title: `${metricLabel(quota.metric)}: ${threshold}% of this period's quota used`,
       body: `${what} used (${Math.floor(quota.percent)}%) on the ${args.plan.display_name} plan, period ${day(args.period.start)} to ${day(args.period.end)} (UTC). ${label} ${consequence}`,
       link:
         args.key.scope_type === 'organization'

@@ -71,7 +71,9 @@ export async function rollupUsage(
   // Forward: everything active between the watermark's hour and now.
   const hourStart = new Date(floorTo(watermark.getTime(), HOUR_MS));
   const active = (await resourcesActiveBetween(trx, hourStart, target)).filter((id) => !reopened.has(id));
-  await recomputeRuntime(trx, active, hourStart, target, minutesFrom, now);
+  // The open hour is recomputed whole; its minutes before the watermark are final already.
+  const newMinutes = new Date(Math.max(watermark.getTime(), minutesFrom.getTime()));
+  await recomputeRuntime(trx, active, hourStart, target, newMinutes, now);
 
   let dirtyHours = 0;
   for (;;) {

@@ -41,7 +41,9 @@ export interface TimeSeriesChartProps {
   to?: Date;
   /** Bars: the length of one bucket in ms (a day for daily usage); defaults to the smallest gap. */
   stepMs?: number;
-  /** Height of the drawing in SVG units (the width is 720 and scales with the container). */
+  /** Size of the drawing in SVG units (it scales with the container): pick a width close to the
+   * rendered one so the 12-unit labels read at about 12 px. Default 720 × 240. */
+  width?: number;
   height?: number;
   /** Formats a value with its unit (tooltips, table, axis); the default is a compact number + unit. */
   formatValue?: (value: number, unit: string) => string;
@@ -49,7 +51,7 @@ export interface TimeSeriesChartProps {
   emptyText?: string;
 }
 
-const WIDTH = 720;
+const DEFAULT_WIDTH = 720;
 const MARGIN = { top: 28, right: 16, bottom: 28, left: 60 };
 /** Colour-blind-friendly palette (Okabe–Ito, darkened for contrast on white and slate). */
 const PALETTE = ['#4f46e5', '#059669', '#d97706', '#db2777', '#0284c7', '#7c3aed', '#65a30d', '#dc2626'];
@@ -219,10 +221,14 @@ function summaryOf(
 export function TimeSeriesChart(props: TimeSeriesChartProps) {
   const kind = props.kind ?? 'line';
   const height = props.height ?? 240;
+  const WIDTH = props.width ?? DEFAULT_WIDTH;
   const format = props.formatValue ?? defaultFormatValue;
   const { times, values } = align(props.series);
   const stepMs = props.stepMs ?? smallestGap(times) ?? DAY;
   const bars = kind === 'bar';
+  // Points on whole days (daily figures) read as dates, not as midnight times.
+  const daily = stepMs >= DAY && times.every((t) => t % DAY === 0);
+  const labelStep = bars || daily ? stepMs : undefined;
 
   const firstT = times[0] ?? props.from?.getTime() ?? 0;
   const lastT = times[times.length - 1] ?? props.to?.getTime() ?? firstT + DAY;
@@ -258,7 +264,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
   const hoverData = {
     width: WIDTH,
     xs: xs.map(round),
-    times: times.map((t) => pointLabel(t, bars ? stepMs : undefined)),
+    times: times.map((t) => pointLabel(t, labelStep)),
     series: props.series.map((s, i) => ({
       name: s.name,
       color: PALETTE[i % PALETTE.length],
@@ -309,7 +315,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
           <title id={titleId}>{props.title}</title>
           <desc id={descId}>{description}</desc>
           {/* Unit above the y axis. */}
-          <text x="4" y={plotTop - 8} font-size="11" fill="currentColor">
+          <text x="4" y={plotTop - 8} font-size="12" fill="currentColor">
             {axisUnit}
           </text>
           {yTicks.map((v) => (
@@ -326,7 +332,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
                 x={plotLeft - 8}
                 y={round(yOf(v)) + 4}
                 text-anchor="end"
-                font-size="11"
+                font-size="12"
                 fill="currentColor"
               >
                 {compact.format(v)}
@@ -347,7 +353,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
                 x={round(xOf(t))}
                 y={plotBottom + 17}
                 text-anchor="middle"
-                font-size="11"
+                font-size="12"
                 fill="currentColor"
               >
                 {tickLabel(t, xStep)}
@@ -372,7 +378,8 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
               return (
                 <g fill={color}>
                   {ys.map((y, j) =>
-                    y === null ? null : (
+                    // Nothing (null) and zero both draw no bar; the tooltip and table tell them apart.
+                    y === null || values[i]?.[j] === 0 ? null : (
                       <rect
                         x={round(xOf(times[j] as number) + (slotWidth - groupWidth) / 2 + i * barWidth)}
                         y={round(Math.min(y, yOf(0)))}
@@ -454,7 +461,7 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
           <tbody>
             {times.map((t, j) => (
               <tr>
-                <th scope="row">{pointLabel(t, bars ? stepMs : undefined)}</th>
+                <th scope="row">{pointLabel(t, labelStep)}</th>
                 {props.series.map((s, i) => {
                   const v = values[i]?.[j] ?? null;
                   return <td>{v === null ? 'no data' : format(v, s.unit)}</td>;

@@ -179,7 +179,13 @@ function RulesTable(props: { rules: AlertRule[]; projectId: string }) {
   );
 }
 
-function EventsTable(props: { events: Array<AlertEvent & { rule_name?: string }>; projectId: string }) {
+function EventsTable(props: {
+  events: Array<AlertEvent & { rule_name?: string }>;
+  projectId: string;
+  /** Off on a rule's own page, where every row is that rule. */
+  showRule?: boolean;
+}) {
+  const showRule = props.showRule ?? true;
   if (props.events.length === 0) return <Empty>Nothing has happened yet.</Empty>;
   return (
     <table class="min-w-full text-sm" data-testid="alert-history">
@@ -188,7 +194,7 @@ function EventsTable(props: { events: Array<AlertEvent & { rule_name?: string }>
           <th scope="col" class={thClass}>
             When
           </th>
-          {props.events[0]?.rule_name !== undefined && (
+          {showRule && (
             <th scope="col" class={thClass}>
               Rule
             </th>
@@ -205,7 +211,7 @@ function EventsTable(props: { events: Array<AlertEvent & { rule_name?: string }>
         {props.events.map((event) => (
           <tr>
             <td class="py-2 pr-3 whitespace-nowrap">{when(event.at)}</td>
-            {event.rule_name !== undefined && (
+            {showRule && (
               <td class="py-2 pr-3">
                 <a href={`/projects/${props.projectId}/alerts/${event.rule_id}`} class={linkClass}>
                   {event.rule_name}
@@ -316,7 +322,9 @@ function ChannelsCard(props: { view: AlertsView }) {
         </div>
       )}
       {view.channels.length === 0 ? (
-        <Empty>No channels yet: rules change state but tell nobody.</Empty>
+        <div class="mb-4">
+          <Empty>No channels yet: rules change state but tell nobody.</Empty>
+        </div>
       ) : (
         <ul class="mb-4 divide-y divide-slate-100 text-sm dark:divide-slate-800" data-testid="alert-channels">
           {view.channels.map((channel) => (
@@ -386,7 +394,9 @@ function SilencesCard(props: { view: AlertsView }) {
   return (
     <Card title="Silences">
       {view.silences.length === 0 ? (
-        <Empty>No active silences.</Empty>
+        <div class="mb-4">
+          <Empty>No active silences.</Empty>
+        </div>
       ) : (
         <ul class="mb-4 divide-y divide-slate-100 text-sm dark:divide-slate-800" data-testid="alert-silences">
           {view.silences.map((silence) => (
@@ -751,8 +761,10 @@ export function RulePreviewFragment(preview: RulePreview & { problems?: string[]
         {preview.firings === 1 ? 'Would have fired 1 time' : `Would have fired ${preview.firings} times`}
       </p>
       <p class="text-slate-600 dark:text-slate-300">
-        {preview.firing_minutes} minutes firing over {preview.evaluations} evaluations (one a minute); highest
-        value {formatValue(preview.max_value)}.{!preview.had_data && ' There was no data in this range.'}
+        {preview.firing_minutes} minutes firing over {preview.evaluations} evaluations (one a minute).{' '}
+        {preview.had_data
+          ? `Highest value: ${formatValue(preview.max_value)}.`
+          : 'There was no data for this rule in the last 24 hours.'}
       </p>
       {preview.fired_at.length > 0 && (
         <ul class="text-xs text-slate-500">
@@ -847,7 +859,7 @@ export function RulePage(view: RuleView) {
           </dl>
         </Card>
         <Card title="History">
-          <EventsTable events={view.events} projectId={view.project.project_id} />
+          <EventsTable events={view.events} projectId={view.project.project_id} showRule={false} />
         </Card>
         <Card title="Notifications">
           <DeliveriesTable deliveries={view.deliveries} projectId={view.project.project_id} />

@@ -1,7 +1,9 @@
 import type { InvoiceRow, SubscriptionRow } from '../../db/billing.repository.ts';
 import type { Plan } from '../../schemas/plans.ts';
+import type { BillingDashboard } from '../../services/billing/dashboard.ts';
 import type { PlanChangePreview } from '../../services/billing/subscriptions.ts';
 import { Button, Card, FormAlert, PageHeader } from '../components/form.tsx';
+import { BillingDashboardSection } from './billing-dashboard.tsx';
 
 export interface BillingView {
   /** Where this account's billing pages live: /organizations/:id/billing or /projects/:id/billing. */
@@ -18,6 +20,8 @@ export interface BillingView {
   suspended: boolean;
   graceDays: number;
   canManage: boolean;
+  /** Usage, cost, projections, invoice preview, payment method, insights. */
+  dashboard: BillingDashboard;
   alert?: string;
 }
 
@@ -105,7 +109,8 @@ export function BillingPage(view: BillingView) {
             : `An invoice is unpaid since ${day(view.pastDueSince)}. Update the payment method within ${view.graceDays} days of that, or paid resources are suspended.`}
         </p>
       )}
-      <div class="grid gap-6 lg:grid-cols-3">
+      <BillingDashboardSection dashboard={view.dashboard} base={view.base} />
+      <div class="mt-6 grid gap-6 lg:grid-cols-3">
         <Card title="Plan">
           <dl class="grid grid-cols-2 gap-y-1 text-sm" data-testid="billing-plan">
             <dt class="text-slate-500">Plan</dt>

@@ -104,12 +104,21 @@ export function NotificationBell(props: {
   );
 }
 
+/** The count under the page title (htmx swaps it out of band when one is marked read). */
+export function UnreadSummary(props: { unread: number; oob?: boolean }) {
+  return (
+    <span id="notifications-summary" hx-swap-oob={props.oob ? 'true' : undefined}>
+      {props.unread === 0 ? 'Nothing unread.' : `${props.unread} unread.`}
+    </span>
+  );
+}
+
 export function NotificationsPage(view: NotificationsView) {
   return (
     <div class="mx-auto max-w-3xl">
       <PageHeader
         title="Notifications"
-        subtitle={view.unread_count === 0 ? 'Nothing unread.' : `${view.unread_count} unread.`}
+        subtitle={<UnreadSummary unread={view.unread_count} />}
         actions={
           <>
             <a

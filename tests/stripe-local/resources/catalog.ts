@@ -35,6 +35,13 @@ export interface SeedPrice {
     meter?: string;
   };
   transform_quantity?: { divide_by: number; round: 'up' | 'down' };
+  /** Graduated tiers (`billing_scheme: tiered`, `tiers_mode: graduated`); the last is `up_to: 'inf'`. */
+  tiers?: PriceTierInput[];
+}
+
+export interface PriceTierInput {
+  up_to: number | 'inf';
+  unit_amount_decimal: string;
 }
 
 export interface PriceInput {
@@ -56,6 +63,7 @@ export interface PriceInput {
     meter: string | null;
   };
   transform_quantity?: Stripe.Price.TransformQuantity;
+  tiers?: PriceTierInput[];
 }
 
 export function decimal(value: string | number): Stripe.Decimal {
@@ -153,7 +161,7 @@ export function createPrice(store: Store, input: PriceInput): Stripe.Price {
     id: input.id ?? newId('price'),
     object: 'price',
     active: input.active ?? true,
-    billing_scheme: 'per_unit',
+    billing_scheme: input.tiers ? 'tiered' : 'per_unit',
     created: store.now(),
     currency: input.currency,
     custom_unit_amount: null,
@@ -172,7 +180,21 @@ export function createPrice(store: Store, input: PriceInput): Stripe.Price {
         }
       : null,
     tax_behavior: input.tax_behavior ?? 'unspecified',
-    tiers_mode: null,
+    tiers_mode: input.tiers ? 'graduated' : null,
+    ...(input.tiers
+      ? {
+          tiers: input.tiers.map((tier) => {
+            const amount = Number(tier.unit_amount_decimal);
+            return {
+              flat_amount: null,
+              flat_amount_decimal: null,
+              unit_amount: Number.isInteger(amount) ? amount : null,
+              unit_amount_decimal: decimal(tier.unit_amount_decimal),
+              up_to: tier.up_to === 'inf' ? null : tier.up_to,
+            };
+          }),
+        }
+      : {}),
     transform_quantity: input.transform_quantity ?? null,
     type: recurring ? 'recurring' : 'one_time',
     unit_amount: Number.isInteger(wholeAmount) ? wholeAmount : null,
@@ -231,8 +253,22 @@ export function billedQuantity(price: Stripe.Price, quantity: number): number {
 
 /** The amount in the currency's minor unit for `quantity` units, rounded to a whole unit. */
 export function amountFor(price: Stripe.Price, quantity: number): number {
+  const billed = billedQuantity(price, quantity);
+  if (price.tiers_mode === 'graduated' && price.tiers) {
+    // Graduated: each tier prices the units between the previous tier's up_to and its own.
+    let amount = 0;
+    let floor = 0;
+    for (const tier of price.tiers) {
+      const ceiling = tier.up_to ?? Number.POSITIVE_INFINITY;
+      const unit = tier.unit_amount ?? Number(String(tier.unit_amount_decimal ?? '0'));
+      amount += Math.max(0, Math.min(billed, ceiling) - floor) * unit;
+      if (billed <= ceiling) break;
+      floor = ceiling;
+    }
+    return Math.round(amount);
+  }
   const unit = price.unit_amount ?? Number(String(price.unit_amount_decimal ?? '0'));
-  return Math.round(unit * billedQuantity(price, quantity));
+  return Math.round(unit * billed);
 }
 
 export function findPrice(store: Store, id: string, param: string): Stripe.Price {
@@ -276,6 +312,7 @@ export function seedCatalogue(
       ...(seed.nickname ? { nickname: seed.nickname } : {}),
       ...(seed.metadata ? { metadata: seed.metadata } : {}),
       ...(seed.transform_quantity ? { transform_quantity: seed.transform_quantity } : {}),
+      ...(seed.tiers ? { tiers: seed.tiers } : {}),
       ...(seed.recurring
         ? {
             recurring: {

@@ -5,7 +5,7 @@ import type { Store } from '../store.ts';
 import { newestFirst, newId } from '../store.ts';
 import { invalidRequest, listPage, mergeMetadata, missingParam, resourceMissing } from '../wire.ts';
 import { amountFor, findPrice, isMetered, productName } from './catalog.ts';
-import { createCustomer, findCustomer } from './customers.ts';
+import { attachTestCard, createCustomer, findCustomer } from './customers.ts';
 
 /**
  * Checkout Sessions in `subscription` mode. The session's `url` is a page on this server
@@ -397,6 +397,7 @@ export function completeSession(
   }
   // The card entered on the page is the customer's card from now on.
   store.stateOfCustomer(customer.id).paymentOutcome = 'succeed';
+  attachTestCard(store, customer);
   const lineItems = store.checkoutLineItems.get(session.id) ?? [];
   const extra = extras.get(session.id);
   const { subscription, invoice } = billing.createSubscription({

@@ -54,6 +54,43 @@ export function createCustomer(store: Store, input: CustomerInput): Stripe.Custo
   return customer;
 }
 
+/**
+ * The test card (Visa 4242, expiring in three years) a checkout page payment leaves on the
+ * customer, made its default for invoices — as Stripe Checkout does in subscription mode.
+ */
+export function attachTestCard(store: Store, customer: Stripe.Customer): Stripe.PaymentMethod {
+  const expires = new Date(store.now() * 1000);
+  const method = {
+    id: newId('pm'),
+    object: 'payment_method',
+    type: 'card',
+    customer: customer.id,
+    created: store.now(),
+    livemode: false,
+    metadata: {},
+    billing_details: {
+      address: null,
+      email: customer.email,
+      name: customer.name ?? null,
+      phone: null,
+      tax_id: null,
+    },
+    card: {
+      brand: 'visa',
+      display_brand: 'visa',
+      last4: '4242',
+      exp_month: expires.getUTCMonth() + 1,
+      exp_year: expires.getUTCFullYear() + 3,
+      country: 'US',
+      funding: 'credit',
+    },
+  } as unknown as Stripe.PaymentMethod;
+  store.paymentMethods.set(method.id, method);
+  // Set quietly: the checkout's own events already tell ktrlplane to re-read the customer.
+  customer.invoice_settings = { ...customer.invoice_settings, default_payment_method: method.id };
+  return method;
+}
+
 export function findCustomer(store: Store, id: string, param = 'id'): Stripe.Customer {
   const customer = store.customer(id);
   if (!customer) throw resourceMissing('customer', id, param);
@@ -147,6 +184,13 @@ export function registerCustomers(router: ApiRouter, store: Store, billing: Bill
       url: '/v1/customers/search',
     };
     return result;
+  });
+
+  router.add('GET', '/v1/payment_methods/:id', ({ pathParams }) => {
+    const id = pathParams.id ?? '';
+    const method = store.paymentMethods.get(id);
+    if (!method) throw resourceMissing('payment_method', id);
+    return method;
   });
 
   router.add('GET', '/v1/customers/:id', ({ pathParams }) => {
