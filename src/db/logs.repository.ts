@@ -48,6 +48,9 @@ function projectIdOf(scope: LogScope): string {
   return scope.type === 'project' ? scope.id : (scope.projectId as string);
 }
 
+/** `\u0000` in JSON text, not preceded by an escaped backslash (`\\u0000` is the text "\u0000"). */
+const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
 /**
  * Inserts lines in one statement (a JSON array unpacked by jsonb_to_recordset: one bind parameter
  * whatever the batch size, and the same on pg and PGlite), which also NOTIFYs 'ktrlplane_logs'
@@ -73,7 +76,8 @@ export async function insertLogLines(
       a: line.attributes,
       s: line.source,
     })),
-  );
+    // Postgres text and jsonb cannot hold NUL (a shipper may send one): it becomes U+FFFD.
+  ).replace(ESCAPED_NUL, '$1\\ufffd');
   const { rows } = await sql<{ first_id: number; last_id: number }>`
     WITH inserted AS (
       INSERT INTO ktrlplane.logs
