@@ -48,10 +48,15 @@ function projectIdOf(scope: LogScope): string {
   return scope.type === 'project' ? scope.id : (scope.projectId as string);
 }
 
+/** `\u0000` in JSON text, not preceded by an escaped backslash (`\\u0000` is the text "\u0000"). */
+const ESCAPED_NUL = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
 /**
  * Inserts lines in one statement (a JSON array unpacked by jsonb_to_recordset: one bind parameter
- * whatever the batch size, and the same on pg and PGlite). Answers the range of ids given (what
- * the live-tail notice names), or null for no lines.
+ * whatever the batch size, and the same on pg and PGlite), which also NOTIFYs 'ktrlplane_logs'
+ * once per project with the id and time range of its new rows (what the live tail reads back).
+ * One statement is one transaction: the rows and the notice commit together, and a caller that
+ * got the answer knows both are durable. Answers the range of ids given, or null for no lines.
  */
 export async function insertLogLines(
   db: Kysely<Database>,
@@ -71,8 +76,9 @@ export async function insertLogLines(
       a: line.attributes,
       s: line.source,
     })),
-  );
-  const { rows } = await sql<{ first_id: number | null; last_id: number | null }>`
+    // Postgres text and jsonb cannot hold NUL (a shipper may send one): it becomes U+FFFD.
+  ).replace(ESCAPED_NUL, '$1\\ufffd');
+  const { rows } = await sql<{ first_id: number; last_id: number }>`
     WITH inserted AS (
       INSERT INTO ktrlplane.logs
         (retention_days, ts, received_at, project_id, resource_id, level, message, attributes, source)
@@ -80,12 +86,22 @@ export async function insertLogLines(
              timestamptz 'epoch' + r.w * interval '1 millisecond', r.p, r.r, r.l, r.m, r.a, r.s
         FROM jsonb_to_recordset(${payload}::jsonb) AS r(
           d integer, t bigint, w bigint, p text, r text, l text, m text, a jsonb, s text)
-      RETURNING log_id)
-    SELECT min(log_id) AS first_id, max(log_id) AS last_id FROM inserted`.execute(db);
-  const range = rows[0];
-  return range?.first_id == null || range.last_id == null
-    ? null
-    : { firstId: Number(range.first_id), lastId: Number(range.last_id) };
+      RETURNING log_id, ts, project_id),
+    batches AS (
+      SELECT project_id, min(log_id) AS first_id, max(log_id) AS last_id,
+             min(ts) AS from_ts, max(ts) AS to_ts
+        FROM inserted GROUP BY project_id)
+    SELECT first_id, last_id,
+           pg_notify('ktrlplane_logs', json_build_object(
+             'p', project_id, 'a', first_id, 'b', last_id,
+             'f', to_char(from_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+             't', to_char(to_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text)
+      FROM batches`.execute(db);
+  if (rows.length === 0) return null;
+  return {
+    firstId: Math.min(...rows.map((row) => Number(row.first_id))),
+    lastId: Math.max(...rows.map((row) => Number(row.last_id))),
+  };
 }
 
 /** Same rows as a plain multi-row VALUES insert (the benchmark's baseline). */
@@ -114,21 +130,6 @@ export async function resourcesOwnedByProject(
     .where('resource_id', 'in', resourceIds)
     .execute();
   return new Set(rows.map((row) => row.resource_id));
-}
-
-/** Tells live-tail listeners (LISTEN 'ktrlplane_logs') which rows one committed batch added. */
-export async function notifyLogBatch(
-  db: Kysely<Database>,
-  batch: { projectId: string; firstId: number; lastId: number; from: Date; to: Date },
-): Promise<void> {
-  const payload = JSON.stringify({
-    p: batch.projectId,
-    a: batch.firstId,
-    b: batch.lastId,
-    f: batch.from.toISOString(),
-    t: batch.to.toISOString(),
-  });
-  await sql`SELECT pg_notify('ktrlplane_logs', ${payload})`.execute(db);
 }
 
 const STATUS_LEVEL = sql<LogLevel>`CASE WHEN d.status IN ('Error', 'Failed') THEN 'error'

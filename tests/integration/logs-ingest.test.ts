@@ -200,6 +200,14 @@ describe('log ingest (OTLP/HTTP JSON, Loki push)', () => {
     ]);
     expect(rows[0]?.attributes).toEqual({ level: 'warning', job: 'varlogs' });
     expect(rows[1]?.attributes).toEqual({ trace_id: 'abc' });
+    // NUL, which Postgres text cannot hold, arrives as U+FFFD rather than failing the batch.
+    expect(
+      (await push([{ stream: { resource_id: 'api', k: 'a\u0000b' }, values: [[ns, 'nul \u0000 here']] }]))
+        .status,
+    ).toBe(204);
+    const last = (await stored()).at(-1);
+    expect(last?.message).toBe('nul \ufffd here');
+    expect(last?.attributes).toEqual({ k: 'a\ufffdb' });
   });
 
   it('refuses lines older than the plan keeps them', async () => {

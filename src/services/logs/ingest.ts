@@ -4,12 +4,7 @@ import {
   type IngestCredential,
   recordIngestTokenUse,
 } from '../../db/ingest-tokens.repository.ts';
-import {
-  insertLogLines,
-  type NewLogLine,
-  notifyLogBatch,
-  resourcesOwnedByProject,
-} from '../../db/logs.repository.ts';
+import { insertLogLines, type NewLogLine, resourcesOwnedByProject } from '../../db/logs.repository.ts';
 import type { Database, LogLevel } from '../../db/types.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -149,26 +144,8 @@ export async function ingestLogLines(
   }
   outcome.accepted = rows.length;
   await ensureLogPartitions(db, rows);
-  const store = () =>
-    db.transaction().execute(async (trx) => {
-      const ids = await insertLogLines(trx, rows);
-      if (ids) {
-        let from = Number.POSITIVE_INFINITY;
-        let to = 0;
-        for (const row of rows) {
-          from = Math.min(from, row.ts.getTime());
-          to = Math.max(to, row.ts.getTime());
-        }
-        // Delivered at commit, once: the live tail reads exactly this batch's rows.
-        await notifyLogBatch(trx, {
-          projectId: credential.project_id,
-          firstId: ids.firstId,
-          lastId: ids.lastId,
-          from: new Date(from),
-          to: new Date(to),
-        });
-      }
-    });
+  // One statement: the lines and the live tail's notice commit together (see insertLogLines).
+  const store = () => insertLogLines(db, rows);
   if (rows.length > 0) {
     try {
       await store();
