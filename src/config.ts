@@ -100,6 +100,11 @@ export const configSchema = z.object({
   PROMETHEUS_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(15),
   /** How long a webhook or Alertmanager delivery may take before it counts as failed (and is retried). */
   ALERT_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  /**
+   * Whether tenants' webhook and Alertmanager URLs may point at loopback, private or link-local
+   * addresses (src/lib/outbound-target.ts). `deny` in production; `allow` for a local Alertmanager.
+   */
+  OUTBOUND_PRIVATE_TARGETS: z.enum(['deny', 'allow']).default('deny'),
 });
 
 type ParsedConfig = z.infer<typeof configSchema>;

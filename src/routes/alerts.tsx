@@ -23,6 +23,7 @@ import { AppError } from '../lib/errors.ts';
 import { fieldErrors, invalidForm, redirectAfterWrite, textFieldsOf, validate } from '../lib/forms.tsx';
 import { readBody } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
+import { outboundTargetRefusal } from '../lib/outbound-target.ts';
 import { alertChannelInput, alertRuleInput, alertSilenceInput } from '../schemas/alerts.ts';
 import { changeAlertRule, createAlertRule, inputOfRule, previewAlertRule } from '../services/alerts/rules.ts';
 import { usageMetricChoices } from '../services/alerts/values.ts';
@@ -302,7 +303,7 @@ alertsRoutes.get('/projects/:projectId/alert-channels', read, async (c) => {
 });
 
 alertsRoutes.post('/projects/:projectId/alert-channels', write, async (c) => {
-  const { db, clock } = c.get('deps');
+  const { db, clock, config } = c.get('deps');
   const scope = projectScope(c);
   const body = await readBody(c);
   const values = textFieldsOf(body, ['name', 'kind', 'target']) as Record<string, string>;
@@ -311,9 +312,19 @@ alertsRoutes.post('/projects/:projectId/alert-channels', write, async (c) => {
     if (representationFor(c) === 'json') return null;
     return respond(c, await alertsView(c, extra), AlertsPage, { title: 'Alerts', status });
   };
-  if (!parsed.ok) {
-    if (representationFor(c) === 'json') return invalidForm(c, parsed.errors, null, 'Alerts');
-    return (await again({ channelForm: { values, errors: fieldErrors(parsed.errors) } }, 422)) as Response;
+  // A tenant's URL must not make ktrlplane call into its own network (checked again at delivery).
+  const refusal =
+    parsed.ok && (parsed.data.kind === 'webhook' || parsed.data.kind === 'alertmanager')
+      ? await outboundTargetRefusal(parsed.data.target ?? '', config.OUTBOUND_PRIVATE_TARGETS)
+      : null;
+  const errors = parsed.ok
+    ? refusal
+      ? [{ pointer: '/target', message: `${refusal}; enter a public http(s) address` }]
+      : []
+    : parsed.errors;
+  if (!parsed.ok || errors.length > 0) {
+    if (representationFor(c) === 'json') return invalidForm(c, errors, null, 'Alerts');
+    return (await again({ channelForm: { values, errors: fieldErrors(errors) } }, 422)) as Response;
   }
   if (await alertChannelNameTaken(db, scope, parsed.data.name)) {
     const detail = `A channel named "${parsed.data.name}" exists in this project; choose another name.`;

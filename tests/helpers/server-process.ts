@@ -32,6 +32,8 @@ export async function startServer(
       JOBS_ENABLED: 'false',
       // Billing off, everyone on standard (as in the in-process tests), unless a test says otherwise.
       PLAN_WITHOUT_BILLING: 'standard',
+      // Webhook receivers and Alertmanager run on this machine in tests.
+      OUTBOUND_PRIVATE_TARGETS: 'allow',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

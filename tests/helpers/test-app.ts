@@ -55,6 +55,8 @@ export function useTestApp(
       LOG_LEVEL: 'debug',
       PASSWORD_ITERATIONS: '1000',
       PLAN_WITHOUT_BILLING: 'standard',
+      // Webhook receivers and Alertmanager run on this machine in tests.
+      OUTBOUND_PRIVATE_TARGETS: 'allow',
       ...env,
     });
     const logger = createLogger({

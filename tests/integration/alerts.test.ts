@@ -7,6 +7,7 @@ import { deliverAlertNotificationsJob } from '../../src/jobs/deliver-alert-notif
 import { evaluateAlertsJob } from '../../src/jobs/evaluate-alerts.ts';
 import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
+import { isPrivateAddress, outboundTargetRefusal } from '../../src/lib/outbound-target.ts';
 import { ensureLogPartitions, forgetLogPartitions } from '../../src/services/logs/partitions.ts';
 import {
   apiTokenFor,
@@ -694,5 +695,48 @@ describe('alert rules on logs, API traffic and usage', () => {
       window_minutes: 60,
     });
     expect(await preview.json()).toMatchObject({ firings: 1, max_value: 12 });
+  });
+});
+
+describe('outbound targets of alert channels (OUTBOUND_PRIVATE_TARGETS=deny)', () => {
+  const t = useTestApp({ OUTBOUND_PRIVATE_TARGETS: 'deny' });
+
+  it('refuses webhook and Alertmanager URLs into the control plane’s own network, at saving and at delivery', async () => {
+    const ada = await signUpUser(t, 'ada@example.com');
+    await createOrgFor(t, ada, 'Acme', 'acme');
+    await createProjectFor(t, ada, 'acme', 'Web', 'web');
+    const token = await apiTokenFor(t, ada);
+    const create = (kind: string, target: string) =>
+      t.app.request('/api/v1/projects/web/alert-channels', {
+        method: 'POST',
+        headers: { ...bearer(token), 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: `${kind} ${target}`, kind, target }),
+      });
+    for (const target of [
+      'http://127.0.0.1:9093',
+      'http://localhost:8080/hook',
+      'http://169.254.169.254/latest/meta-data',
+      'http://10.1.2.3/hook',
+      'http://[::1]:9093',
+      'http://[fd00::1]/hook',
+    ]) {
+      const res = await create(target.includes('9093') ? 'alertmanager' : 'webhook', target);
+      expect(res.status, target).toBe(422);
+      const problem = (await res.json()) as { errors: Array<{ pointer: string; message: string }> };
+      expect(problem.errors[0]?.pointer).toBe('/target');
+      expect(problem.errors[0]?.message).toContain('private or local address');
+    }
+    expect((await create('webhook', 'https://93.184.216.34/hook')).status).toBe(201);
+    expect(await t.database.db.selectFrom('ktrlplane.alert_channels').select('target').execute()).toEqual([
+      { target: 'https://93.184.216.34/hook' },
+    ]);
+
+    // A channel stored before (or whose name now resolves inside) is not called either.
+    expect(await outboundTargetRefusal('http://localhost:1/x', 'deny')).toContain('127.0.0.1');
+    expect(await outboundTargetRefusal('http://localhost:1/x', 'allow')).toBeNull();
+    expect(isPrivateAddress('172.31.255.255')).toBe(true);
+    expect(isPrivateAddress('172.32.0.1')).toBe(false);
+    expect(isPrivateAddress('::ffff:192.168.1.1')).toBe(true);
+    expect(isPrivateAddress('2606:4700::1111')).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import type { Config } from '../../config.ts';
 import type { DueDelivery } from '../../db/alerts.repository.ts';
+import { outboundTargetRefusal } from '../../lib/outbound-target.ts';
 import { alertMessage, ruleLink } from './evaluate.ts';
 
 /**
@@ -125,6 +126,16 @@ export async function sendDelivery(
     headers['X-Ktrlplane-Signature'] = `t=${timestamp},v1=${signature}`;
     headers['X-Ktrlplane-Delivery'] = delivery.delivery_id;
     headers['X-Ktrlplane-Event'] = delivery.event.state === 'resolved' ? 'alert.resolved' : 'alert.firing';
+  }
+  const refusal = await outboundTargetRefusal(url, config.OUTBOUND_PRIVATE_TARGETS);
+  if (refusal) {
+    return {
+      delivery_id: delivery.delivery_id,
+      ok: false,
+      response_status: null,
+      error: `not sent: ${refusal}`,
+      attempts,
+    };
   }
   try {
     const response = await fetch(url, {
