@@ -89,13 +89,24 @@ export async function firstChangeAt(db: Kysely<Database>): Promise<Date | null> 
  * Resources that used something in [from, to): deployed at `from` or changed within the window.
  */
 export async function resourcesActiveBetween(db: Kysely<Database>, from: Date, to: Date): Promise<string[]> {
+  // Runs every minute over a history that only grows, so neither half reads all of it: the first
+  // walks the distinct resources through the (resource_id, at, change_id) index one probe each (a
+  // loose index scan; Postgres has no skip scan) and reads each one's latest change before `from`;
+  // the second reads the window through the index on `at`.
   const result = await sql<{ resource_id: string }>`
-    SELECT resource_id FROM (
-      SELECT DISTINCT ON (resource_id) resource_id, deployment_state
-      FROM ktrlplane.resource_usage_changes
-      WHERE at <= ${from}
-      ORDER BY resource_id, at DESC, change_id DESC
-    ) latest WHERE deployment_state = 'deployed'
+    WITH RECURSIVE ids AS (
+      (SELECT resource_id FROM ktrlplane.resource_usage_changes ORDER BY resource_id LIMIT 1)
+      UNION ALL
+      SELECT (SELECT c.resource_id FROM ktrlplane.resource_usage_changes c
+               WHERE c.resource_id > ids.resource_id ORDER BY c.resource_id LIMIT 1)
+        FROM ids WHERE ids.resource_id IS NOT NULL
+    )
+    SELECT ids.resource_id FROM ids
+      CROSS JOIN LATERAL (
+        SELECT c.deployment_state FROM ktrlplane.resource_usage_changes c
+         WHERE c.resource_id = ids.resource_id AND c.at <= ${from}
+         ORDER BY c.at DESC, c.change_id DESC LIMIT 1) latest
+     WHERE ids.resource_id IS NOT NULL AND latest.deployment_state = 'deployed'
     UNION
     SELECT DISTINCT resource_id FROM ktrlplane.resource_usage_changes WHERE at > ${from} AND at < ${to}
   `.execute(db);
