@@ -300,7 +300,7 @@ export async function saveReconciliation(
   return previous ? String(Number(previous.drift) - Number(previous.unsent)) : null;
 }
 
-/** The comparisons of one account checked at or after `since`, newest period first. */
+/** The latest `limit` comparisons of one account, newest period first. */
 export async function reconciliationsOf(
   db: Kysely<Database>,
   account: AccountKey,

@@ -128,12 +128,7 @@ export function requireAccess(
     // A hard API-call quota refuses /api/v1 calls (429) once used up — except billing's own
     // routes, so the organization can still see its usage and upgrade. Cached per organization.
     if (isApiPath(c.req.path) && !BILLING_PATH.test(c.req.path)) {
-      await apiQuotaGateFor({
-        db: deps.db,
-        config: deps.config,
-        policy: billingPolicyOf(deps),
-        owner: deps,
-      }).check(scope.orgId, deps.clock.now());
+      await apiQuotaGateFor(deps.config, billingPolicyOf(deps)).check(deps.db, scope.orgId, deps.clock.now());
     }
     return next();
   };

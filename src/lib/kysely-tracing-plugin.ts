@@ -53,7 +53,10 @@ export class KyselyTracingPlugin implements KyselyPlugin {
     const active = trace.getActiveSpan();
     if (active?.isRecording()) {
       this.#pending.set(queryId, {
-        startedAt: performance.now(),
+        // Wall-clock milliseconds, not performance.now(): the SDK anchors a trace's spans to Date,
+        // and the performance timeline drifts from it over a process's life (tens of ms in a
+        // long-lived, loaded process), which put statements before the request that ran them.
+        startedAt: Date.now(),
         parent: context.active(),
         operation: statementKind(node),
         table: tableOf(node),

@@ -131,6 +131,9 @@ function typedValues(input: Record<string, unknown>): {
   channelIds: string[];
 } {
   const values = textFieldsOf(input, RULE_FIELDS) as Record<string, string>;
+  const enabled = Array.isArray(input.enabled) ? input.enabled.at(-1) : input.enabled;
+  values.enabled =
+    enabled === undefined ? 'true' : String(enabled === 'on' || enabled === 'true' || enabled === true);
   const raw = input.channel_ids;
   const channelIds = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
   return { values, channelIds };
@@ -138,8 +141,11 @@ function typedValues(input: Record<string, unknown>): {
 
 function queryInput(c: Context<AppEnv>): Record<string, unknown> {
   const input: Record<string, unknown> = { ...c.req.query() };
-  const channels = c.req.queries('channel_ids');
-  if (channels) input.channel_ids = channels;
+  // Repeated fields (checkboxes, the enabled toggle's hidden twin) come as lists.
+  for (const name of ['channel_ids', 'enabled']) {
+    const list = c.req.queries(name);
+    if (list) input[name] = list;
+  }
   return input;
 }
 

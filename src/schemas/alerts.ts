@@ -122,10 +122,11 @@ export const alertRuleInput = z
         .optional(),
     ),
     channel_ids: idList,
-    enabled: z.preprocess(
-      (value) => (value === undefined ? true : value === 'on' || value === 'true' || value === true),
-      z.boolean(),
-    ),
+    // The form sends a hidden "false" then the checkbox's "true" when ticked: the last one wins.
+    enabled: z.preprocess((value) => {
+      const last = Array.isArray(value) ? value.at(-1) : value;
+      return last === undefined ? true : last === 'on' || last === 'true' || last === true;
+    }, z.boolean()),
   })
   .superRefine((rule, ctx) => {
     const need = (field: keyof typeof rule, message: string) => {

@@ -1,17 +1,17 @@
 /**
- * Runs the usage reporting job once in a process of its own, against DATABASE_URL, with the clock
- * standing at USAGE_NOW — so a test can kill it with SIGKILL in the middle of sending.
+ * Runs the usage reporting job once in a process of its own, against DATABASE_URL (or the PGlite
+ * data directory DATA_DIR), with the clock standing at USAGE_NOW — so a test can kill it with
+ * SIGKILL in the middle of sending.
  */
 import { loadConfig } from '../../src/config.ts';
-import { openPostgres } from '../../src/db/dialects/node.ts';
+import { openNodeDatabase } from '../../src/db/dialects/node.ts';
 import { reportUsageJob } from '../../src/jobs/report-usage.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 
 const config = loadConfig(process.env);
-if (!config.DATABASE_URL) throw new Error('DATABASE_URL is not set');
 const now = new Date(process.env.USAGE_NOW ?? '');
-const database = openPostgres(config.DATABASE_URL, { max: 2 });
+const database = await openNodeDatabase(config);
 const logger = createLogger({
   level: 'warn',
   format: 'json',

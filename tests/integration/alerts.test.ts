@@ -487,6 +487,33 @@ describe('alerts', () => {
     });
     expect(saved.status).toBe(303);
     expect(saved.headers.get('Location')).toMatch(/^\/projects\/web\/alerts\/[0-9a-f-]+$/);
+
+    // The enabled toggle: a hidden "false" and the ticked checkbox's "true"; unticked, only "false".
+    const toggle = (enabled: string[]) => {
+      const body = new URLSearchParams({
+        name: `t${enabled.length}`,
+        kind: 'metric',
+        metric: 'api_requests',
+        threshold: '1',
+      });
+      for (const value of enabled) body.append('enabled', value);
+      return t.app.request('/projects/web/alerts', {
+        method: 'POST',
+        headers: as(ada, { 'Content-Type': 'application/x-www-form-urlencoded' }),
+        body: body.toString(),
+      });
+    };
+    expect((await toggle(['false'])).status).toBe(303);
+    expect((await toggle(['false', 'true'])).status).toBe(303);
+    const rules = (await (await api('/alerts')).json()) as {
+      rules: Array<{ name: string; enabled: boolean }>;
+    };
+    expect(rules.rules.filter((r) => r.name.startsWith('t')).map((r) => [r.name, r.enabled])).toEqual([
+      ['t1', false],
+      ['t2', true],
+    ]);
+    const disabledPage = await (await t.app.request('/projects/web/alerts', { headers: as(ada) })).text();
+    expect(disabledPage).toContain('disabled');
   });
 });
 

@@ -27,6 +27,9 @@ describe('deployments', () => {
   const jobDeps = () => ({ db: t.database.db, clock: t.clock, logger: t.deps.logger, config: t.deps.config });
 
   async function setup() {
+    // The history trigger and status writes stamp the database's wall clock; the grace period and
+    // "stuck" are measured on the app's clock, so both must start at the real time here.
+    t.clock.set(new Date());
     const ada = await signUpUser(t, 'ada@example.com');
     await createOrgFor(t, ada, 'Acme', 'acme');
     await createProjectFor(t, ada, 'acme', 'Web', 'web');

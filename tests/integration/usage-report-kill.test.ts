@@ -1,11 +1,17 @@
 import { spawn } from 'node:child_process';
-import type Stripe from 'stripe';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Stripe from 'stripe';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { openPglite } from '../../src/db/dialects/node.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
 import { reportUsageJob } from '../../src/jobs/report-usage.ts';
 import { rollupUsageJob } from '../../src/jobs/rollup-usage.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
+import { createLogger } from '../../src/lib/logger.ts';
 import { stripeCatalogue } from '../../src/services/billing/catalogue.ts';
-import { planMeterReports } from '../../src/services/usage/reporting.ts';
+import { planMeterReports, sendDueReports } from '../../src/services/usage/reporting.ts';
 import { apiTokenFor, bearer, createOrgFor, createProjectFor, signUpUser } from '../helpers/fixtures.ts';
 import { useTestApp } from '../helpers/test-app.ts';
 import { usingPostgresServer } from '../helpers/test-database.ts';
@@ -21,6 +27,47 @@ afterAll(() => stripeLocal.stop());
 
 const HOUR = 3_600_000;
 const START = Date.UTC(2026, 11, 1);
+
+/**
+ * Runs the reporting job in a child process (tests/helpers/report-usage-child.ts) and kills it
+ * with SIGKILL once Stripe holds 8 of its events and another one is in flight.
+ */
+async function runReporterAndKill(env: Record<string, string>): Promise<{ heldByStripe: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/report-usage-child.ts'], {
+    // A clean environment: vitest's own (BASE_URL='/', …) is not a ktrlplane configuration.
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      OTEL_SDK_DISABLED: 'true',
+      STRIPE_SECRET_KEY: stripeLocal.secretKey,
+      STRIPE_API_BASE: stripeLocal.url,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += String(chunk);
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += String(chunk);
+  });
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(signal ?? code)),
+  );
+  let taken = 0;
+  for (let tries = 0; tries < 600 && taken < 8; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    taken = (await stripeLocal.control.meterEvents()).length;
+  }
+  if (taken < 8) child.kill('SIGKILL');
+  expect(taken, output).toBeGreaterThanOrEqual(8);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  return { heldByStripe: (await stripeLocal.control.meterEvents()).length };
+}
 
 describe('reporting usage to Stripe, interrupted', () => {
   const t = useTestApp({ STRIPE_SECRET_KEY: stripeLocal.secretKey, STRIPE_API_BASE: stripeLocal.url });
@@ -99,40 +146,11 @@ describe('reporting usage to Stripe, interrupted', () => {
         delayMs: 150,
         count: 10_000,
       });
-      const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/report-usage-child.ts'], {
-        // A clean environment: vitest's own (BASE_URL='/', …) is not a ktrlplane configuration.
-        env: {
-          PATH: process.env.PATH ?? '',
-          NODE_ENV: 'test',
-          OTEL_SDK_DISABLED: 'true',
-          DATABASE_URL: t.database.url,
-          STRIPE_SECRET_KEY: stripeLocal.secretKey,
-          STRIPE_API_BASE: stripeLocal.url,
-          USAGE_NOW: t.clock.now().toISOString(),
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const { heldByStripe: taken } = await runReporterAndKill({
+        DATABASE_URL: t.database.url ?? '',
+        USAGE_NOW: t.clock.now().toISOString(),
       });
-      let output = '';
-      child.stdout?.on('data', (chunk) => {
-        output += String(chunk);
-      });
-      child.stderr?.on('data', (chunk) => {
-        output += String(chunk);
-      });
-      const exited = new Promise<number | string | null>((resolve) =>
-        child.on('exit', (code, signal) => resolve(signal ?? code)),
-      );
-      // Kill it once Stripe holds a few of its events and one more is in flight.
-      let taken = 0;
-      for (let tries = 0; tries < 600 && taken < 8; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        taken = (await control.meterEvents()).length;
-      }
-      expect(taken, output).toBeGreaterThanOrEqual(8);
-      await new Promise((resolve) => setTimeout(resolve, 60));
-      child.kill('SIGKILL');
-      expect(await exited).toBe('SIGKILL');
+      expect(taken).toBeGreaterThanOrEqual(8);
 
       const afterKill = await outbox();
       const sentBeforeKill = afterKill.filter((row) => row.status === 'sent').length;
@@ -187,4 +205,112 @@ describe('reporting usage to Stripe, interrupted', () => {
     const requests = await control.requests({ method: 'POST', path: '/v1/billing/meter_events' });
     expect(requests).toHaveLength(planned);
   }, 60_000);
+});
+
+/**
+ * The same on PGlite: it lives inside one process and keeps its data directory to itself, so the
+ * test hands the directory over — plans, closes it, lets a child process open it and send, kills
+ * the child with SIGKILL mid-send (leaving the files as a crashed server would), reopens the
+ * directory (PGlite recovers like Postgres) and sends the rest.
+ */
+describe('reporting usage to Stripe from PGlite, interrupted', () => {
+  it('recovers the data directory and sends every event exactly once', async () => {
+    await stripeLocal.control.reset();
+    const stripe = new Stripe(stripeLocal.secretKey, stripeLocal.clientOptions);
+    const now = new Date(START + 60 * HOUR + 20 * 60_000);
+    if ((await stripeLocal.control.now()) < now.getTime() / 1000)
+      await stripeLocal.control.setClock(Math.floor(now.getTime() / 1000));
+    const dir = await mkdtemp(join(tmpdir(), 'ktrlplane-pglite-kill-'));
+    try {
+      let handle = await openPglite(dir);
+      await migrateToLatest(handle.db);
+      const customer = await stripe.customers.create({ email: 'owner@example.com' });
+      await handle.db
+        .insertInto('ktrlplane.organizations')
+        .values({ org_id: 'acme', name: 'Acme' })
+        .execute();
+      await handle.db
+        .insertInto('ktrlplane.projects')
+        .values({ project_id: 'web', org_id: 'acme', name: 'Web' })
+        .execute();
+      await handle.db
+        .insertInto('ktrlplane.billing_accounts')
+        .values({
+          scope_type: 'organization',
+          scope_id: 'acme',
+          stripe_customer_id: customer.id,
+          plan: 'standard',
+        })
+        .execute();
+      // Sixty hours of a flow running 2 replicas, as the rollup leaves them.
+      await handle.db
+        .insertInto('ktrlplane.usage_hourly')
+        .values(
+          Array.from({ length: 60 }, (_, index) => ({
+            scope_type: 'organization' as const,
+            scope_id: 'acme',
+            metric: 'instance_hours',
+            resource_id: 'flow',
+            hour: new Date(START + index * HOUR),
+            org_id: 'acme',
+            project_id: 'web',
+            resource_type: 'Konnektr.Flows',
+            sku: 'standard',
+            quantity: 2,
+            updated_at: now,
+          })),
+        )
+        .execute();
+      await handle.db
+        .insertInto('ktrlplane.usage_rollup_state')
+        .values({ name: 'runtime', watermark: now, last_change_id: 0, updated_at: now })
+        .execute();
+      const planned = (await planMeterReports(handle.db, now, 10)).planned;
+      expect(planned).toBe(60);
+      await handle.close();
+
+      await stripeLocal.control.injectFault({
+        path: '/v1/billing/meter_events',
+        method: 'POST',
+        phase: 'after',
+        delayMs: 150,
+        count: 10_000,
+      });
+      const { heldByStripe } = await runReporterAndKill({ DATA_DIR: dir, USAGE_NOW: now.toISOString() });
+      await stripeLocal.control.clearFaults();
+
+      handle = await openPglite(dir);
+      try {
+        const sentBefore = await handle.db
+          .selectFrom('ktrlplane.usage_meter_reports')
+          .select('identifier')
+          .where('status', '=', 'sent')
+          .execute();
+        expect(heldByStripe).toBeGreaterThan(sentBefore.length);
+        const logger = createLogger({ level: 'silent', format: 'json' });
+        const summary = await sendDueReports(
+          handle.db,
+          stripe,
+          () => new Date(now.getTime() + 61_000),
+          logger,
+        );
+        expect(summary.failed).toBe(0);
+        const rows = await handle.db
+          .selectFrom('ktrlplane.usage_meter_reports')
+          .select(['identifier', 'status'])
+          .orderBy('identifier')
+          .execute();
+        expect(rows.every((row) => row.status === 'sent')).toBe(true);
+        const events = await stripeLocal.control.meterEvents();
+        expect(events.map((record) => record.event.identifier).sort()).toEqual(
+          rows.map((row) => row.identifier),
+        );
+        expect(events.reduce((sum, record) => sum + Number(record.event.payload.value), 0)).toBe(120);
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -4,6 +4,8 @@ import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/db/dialects/node.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { deliverAlertNotificationsJob } from '../../src/jobs/deliver-alert-notifications.ts';
+import { evaluateAlertsJob } from '../../src/jobs/evaluate-alerts.ts';
 import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
 import { jobsForCron } from '../../src/jobs/registry.ts';
 import { iterationsOf, WORKERS_MAX_ITERATIONS } from '../../src/services/passwords.ts';
@@ -178,4 +180,26 @@ describe('the Workers build in workerd', () => {
       expect(run).toMatchObject({ outcome: 'succeeded', trigger: `cron:${housekeepingJob.schedule}` });
     }
   });
+
+  it('runs the 30-second alert jobs twice within the minute trigger (Cron Triggers fire once a minute)', async () => {
+    const worker = (await mf.getWorker()) as unknown as {
+      scheduled(options: { cron: string; scheduledTime: Date }): Promise<unknown>;
+    };
+    await worker.scheduled({ cron: evaluateAlertsJob.schedule, scheduledTime: new Date() });
+    const runs = await database.db
+      .selectFrom('ktrlplane.job_runs')
+      .select(['job', 'trigger', 'outcome'])
+      .where('job', 'in', [evaluateAlertsJob.name, deliverAlertNotificationsJob.name])
+      .orderBy('started_at')
+      .execute();
+    const cron = `cron:${evaluateAlertsJob.schedule}`;
+    expect(runs.map((run) => `${run.job} ${run.trigger} ${run.outcome}`).sort()).toEqual(
+      [
+        `${deliverAlertNotificationsJob.name} ${cron} succeeded`,
+        `${deliverAlertNotificationsJob.name} ${cron}+30s succeeded`,
+        `${evaluateAlertsJob.name} ${cron} succeeded`,
+        `${evaluateAlertsJob.name} ${cron}+30s succeeded`,
+      ].sort(),
+    );
+  }, 90_000);
 });

@@ -90,6 +90,7 @@ export function inputOfRule(rule: AlertRule): Record<string, string> {
       .map(([key, value]) => `${key}=${value}`)
       .join(', '),
     runbook_url: rule.runbook_url ?? '',
+    enabled: String(rule.enabled),
   };
 }
 

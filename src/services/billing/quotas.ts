@@ -207,16 +207,18 @@ export class ApiQuotaGate {
   private readonly decisions = new Map<string, GateDecision | Promise<GateDecision>>();
 
   constructor(
-    private readonly db: Kysely<Database>,
     private readonly policy: BillingPolicy,
     private readonly baseUrl: string,
   ) {}
 
-  /** Throws the 429 when the organization is past a hard API-call quota. */
-  async check(orgId: string, now: Date): Promise<void> {
+  /**
+   * Throws the 429 when the organization is past a hard API-call quota. `db` is the caller's (on
+   * Workers a connection lives for one request, while the gate lives as long as the isolate).
+   */
+  async check(db: Kysely<Database>, orgId: string, now: Date): Promise<void> {
     let decision = this.decisions.get(orgId);
     if (!decision || (!(decision instanceof Promise) && decision.expires <= now.getTime())) {
-      decision = this.decide(orgId, now);
+      decision = this.decide(db, orgId, now);
       this.decisions.set(orgId, decision);
       decision.then(
         (settled) => this.decisions.set(orgId, settled),
@@ -233,13 +235,13 @@ export class ApiQuotaGate {
     else this.decisions.clear();
   }
 
-  private async decide(orgId: string, now: Date): Promise<GateDecision> {
+  private async decide(db: Kysely<Database>, orgId: string, now: Date): Promise<GateDecision> {
     const expires = now.getTime() + QUOTA_CACHE_MS;
     const key: AccountKey = { scope_type: 'organization', scope_id: orgId };
-    const { plan, period } = await accountBilling(this.db, key, this.policy, now);
+    const { plan, period } = await accountBilling(db, key, this.policy, now);
     const quota = plan.quotas.api_calls;
     if (!quota?.hard) return { blocked: null, expires };
-    const [usage] = await quotaUsage(this.db, key, { ...plan, quotas: { api_calls: quota } }, period);
+    const [usage] = await quotaUsage(db, key, { ...plan, quotas: { api_calls: quota } }, period);
     if (!usage?.exceeded) return { blocked: null, expires };
     const retryAfter = Math.max(1, Math.ceil((period.end.getTime() - now.getTime()) / 1000));
     const billingUrl = new URL(`/organizations/${orgId}/billing`, this.baseUrl).toString();
@@ -264,17 +266,16 @@ export class ApiQuotaGate {
 
 const gates = new WeakMap<object, ApiQuotaGate>();
 
-/** One gate per running app (its deps object), made on first use. */
-export function apiQuotaGateFor(deps: {
-  db: Kysely<Database>;
-  config: { BASE_URL: string };
-  policy: BillingPolicy;
-  owner: object;
-}): ApiQuotaGate {
-  let gate = gates.get(deps.owner);
+/**
+ * One gate per configuration object: the process's on Node, the isolate's on Workers (where the
+ * app and its deps are made per request but the parsed config lives as long as the isolate), so
+ * decisions are shared between requests there too. Made on first use.
+ */
+export function apiQuotaGateFor(config: { BASE_URL: string }, policy: BillingPolicy): ApiQuotaGate {
+  let gate = gates.get(config);
   if (!gate) {
-    gate = new ApiQuotaGate(deps.db, deps.policy, deps.config.BASE_URL);
-    gates.set(deps.owner, gate);
+    gate = new ApiQuotaGate(policy, config.BASE_URL);
+    gates.set(config, gate);
   }
   return gate;
 }

@@ -673,6 +673,18 @@ export function RuleFormPage(view: RuleFormView) {
                   placeholder="team=payments, tier=1"
                 />
               </div>
+              <div class="sm:col-span-2">
+                <input type="hidden" name="enabled" value="false" />
+                <label class="flex items-center gap-2 text-sm font-medium text-slate-700 dark:text-slate-200">
+                  <input
+                    type="checkbox"
+                    name="enabled"
+                    value="true"
+                    checked={view.values.enabled !== 'false'}
+                  />
+                  Enabled: evaluate this rule every 30 seconds
+                </label>
+              </div>
               <fieldset class="sm:col-span-2">
                 <legend class="text-sm font-medium text-slate-700 dark:text-slate-200">Channels</legend>
                 {view.channels.length === 0 ? (
