@@ -127,6 +127,15 @@ describe('resource logs in Chromium', () => {
       );
       await page.screenshot({ path: 'test-results/logs-search.png', fullPage: true });
 
+      // The project's search spans its resources, with a resource column; save the search.
+      await page.goto(`${server.url}/projects/web/logs?q=${encodeURIComponent('level:error')}&range=15m`);
+      await expect(page.locator('#log-rows tr[data-log-kind=log]').count()).resolves.toBe(3);
+      await page.fill('#saved-searches input[name=name]', 'Errors');
+      await page.click('#saved-searches button:has-text("Save search")');
+      await page.waitForSelector('#saved-searches a:has-text("Errors")');
+      await page.screenshot({ path: 'test-results/logs-project-search.png', fullPage: true });
+      await page.goto(`${server.url}/projects/web/resources/api/logs`);
+
       // A malformed query says where it breaks.
       await page.fill('#log-query', 'level:loud');
       await page.click('form[aria-label="Search log lines"] button:has-text("Search")');

@@ -104,7 +104,7 @@ export function LogEntryRows(props: {
         class={`align-top ${props.highlight ? 'bg-indigo-50 dark:bg-indigo-950' : ''} ${entry.kind === 'status' ? 'italic' : ''}`}
         data-log-kind={entry.kind}
       >
-        <td class="whitespace-nowrap py-1 pr-3 font-mono text-xs text-slate-500 dark:text-slate-400">
+        <td class="whitespace-nowrap py-1 pr-3 pl-2 font-mono text-xs text-slate-500 dark:text-slate-400">
           <time datetime={entry.ts.toISOString()}>{isoSeconds(entry.ts)}</time>
         </td>
         <td class="py-1 pr-3">
@@ -128,7 +128,7 @@ export function LogEntryRows(props: {
             hx-get={`${props.base}/context?line=${entry.cursor}`}
             hx-target={`#${contextId(entry)}`}
             hx-swap="innerHTML"
-            class="text-xs text-indigo-700 hover:underline dark:text-indigo-300"
+            class="whitespace-nowrap pr-2 text-xs text-indigo-700 hover:underline dark:text-indigo-300"
           >
             Show context
           </button>
@@ -455,18 +455,18 @@ export function LogsPage(view: LogsPageView) {
                   <th scope="col" class="px-2 py-2">
                     Time (UTC)
                   </th>
-                  <th scope="col" class="py-2">
+                  <th scope="col" class="py-2 pr-3">
                     Level
                   </th>
                   {showResource && (
-                    <th scope="col" class="py-2">
+                    <th scope="col" class="py-2 pr-3">
                       Resource
                     </th>
                   )}
-                  <th scope="col" class="py-2">
+                  <th scope="col" class="py-2 pr-3">
                     Message
                   </th>
-                  <th scope="col" class="py-2">
+                  <th scope="col" class="py-2 pr-3">
                     <span class="sr-only">Actions</span>
                   </th>
                 </tr>
