@@ -38,7 +38,9 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
-        <meta name="htmx-config" content='{"includeIndicatorCSS":false}' />
+        {/* No settle step: it copies the old element's `style` attribute onto the new one with
+            setAttribute, which our CSP (no inline styles) refuses and reports on every such swap. */}
+        <meta name="htmx-config" content='{"includeIndicatorCSS":false,"defaultSettleDelay":0}' />
         <title>{`${props.title} · ktrlplane`}</title>
         <link rel="icon" type="image/svg+xml" href={page.assets['favicon.svg']} />
         <link rel="stylesheet" href={page.assets['app.css']} />
