@@ -2,6 +2,7 @@ import type { DeploymentEvent } from '../../db/resource-deployments.repository.t
 import type { ResourceState } from '../../db/resource-states.repository.ts';
 import type { DeploymentSummary } from '../../services/deployment-status.ts';
 import { LiveStatusBadge } from './resource-status.tsx';
+import { LIST_TABLE_HEAD, TableHeader } from './table-header.tsx';
 
 /**
  * A project's resource list, row by row, and what the project's event stream sends to keep it
@@ -58,25 +59,11 @@ export function ResourceTable(props: {
   return (
     <div class="overflow-hidden rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
       <table class="min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-800">
-        <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500 dark:bg-slate-800/50 dark:text-slate-400">
-          <tr>
-            <th scope="col" class="px-4 py-2">
-              Name
-            </th>
-            <th scope="col" class="px-4 py-2">
-              Type
-            </th>
-            <th scope="col" class="px-4 py-2">
-              SKU
-            </th>
-            <th scope="col" class="px-4 py-2">
-              Status
-            </th>
-            <th scope="col" class="px-4 py-2">
-              Updated
-            </th>
-          </tr>
-        </thead>
+        <TableHeader
+          class={LIST_TABLE_HEAD}
+          cellClass="px-4 py-2"
+          columns={['Name', 'Type', 'SKU', 'Status', 'Updated']}
+        />
         <tbody id={RESOURCE_ROWS_ID} class="divide-y divide-slate-100 dark:divide-slate-800">
           {props.resources.map((resource) => (
             <ResourceRow

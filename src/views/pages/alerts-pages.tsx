@@ -23,6 +23,7 @@ import {
   SelectField,
   TextField,
 } from '../components/form.tsx';
+import { TableHeader } from '../components/table-header.tsx';
 import { projectTabs } from './project-pages.tsx';
 
 /**
@@ -132,25 +133,7 @@ function RulesTable(props: { rules: AlertRule[]; projectId: string }) {
     return <Empty>No alert rules yet. Create one to be told when something is wrong.</Empty>;
   return (
     <table class="min-w-full text-sm" data-testid="alert-rules">
-      <thead>
-        <tr>
-          <th scope="col" class={thClass}>
-            Rule
-          </th>
-          <th scope="col" class={thClass}>
-            State
-          </th>
-          <th scope="col" class={thClass}>
-            Condition
-          </th>
-          <th scope="col" class={thClass}>
-            Last value
-          </th>
-          <th scope="col" class={thClass}>
-            Severity
-          </th>
-        </tr>
-      </thead>
+      <TableHeader cellClass={thClass} columns={['Rule', 'State', 'Condition', 'Last value', 'Severity']} />
       <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
         {props.rules.map((rule) => (
           <tr>
@@ -189,24 +172,7 @@ function EventsTable(props: {
   if (props.events.length === 0) return <Empty>Nothing has happened yet.</Empty>;
   return (
     <table class="min-w-full text-sm" data-testid="alert-history">
-      <thead>
-        <tr>
-          <th scope="col" class={thClass}>
-            When
-          </th>
-          {showRule && (
-            <th scope="col" class={thClass}>
-              Rule
-            </th>
-          )}
-          <th scope="col" class={thClass}>
-            State
-          </th>
-          <th scope="col" class={thClass}>
-            Value
-          </th>
-        </tr>
-      </thead>
+      <TableHeader cellClass={thClass} columns={['When', showRule && 'Rule', 'State', 'Value']} />
       <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
         {props.events.map((event) => (
           <tr>
@@ -234,31 +200,10 @@ export function DeliveriesTable(props: { deliveries: AlertDelivery[]; projectId:
   if (props.deliveries.length === 0) return <Empty>No notifications sent yet.</Empty>;
   return (
     <table class="min-w-full text-sm" data-testid="delivery-log">
-      <thead>
-        <tr>
-          <th scope="col" class={thClass}>
-            Queued
-          </th>
-          <th scope="col" class={thClass}>
-            Rule
-          </th>
-          <th scope="col" class={thClass}>
-            Event
-          </th>
-          <th scope="col" class={thClass}>
-            Channel
-          </th>
-          <th scope="col" class={thClass}>
-            Status
-          </th>
-          <th scope="col" class={thClass}>
-            Attempts
-          </th>
-          <th scope="col" class={thClass}>
-            Answer
-          </th>
-        </tr>
-      </thead>
+      <TableHeader
+        cellClass={thClass}
+        columns={['Queued', 'Rule', 'Event', 'Channel', 'Status', 'Attempts', 'Answer']}
+      />
       <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
         {props.deliveries.map((delivery) => (
           <tr>

@@ -2,6 +2,7 @@ import type { ProjectSummary } from '../../db/projects.repository.ts';
 import type { Resource } from '../../db/types.ts';
 import { DeleteConfirmation } from '../components/delete-confirmation.tsx';
 import { Button, Card, type FieldErrors, PageHeader, TextField } from '../components/form.tsx';
+import { LIST_TABLE_HEAD, TableHeader } from '../components/table-header.tsx';
 import { Tabs } from '../components/tabs.tsx';
 import { IngestTokensSection, type IngestTokensSectionView } from './ingest-tokens.tsx';
 
@@ -34,24 +35,11 @@ export function ProjectTable(props: {
   return (
     <div class="overflow-hidden rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
       <table class="min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-800">
-        <thead class="bg-slate-50 text-left text-xs font-semibold uppercase tracking-wide text-slate-500 dark:bg-slate-800/50 dark:text-slate-400">
-          <tr>
-            <th scope="col" class="px-4 py-2">
-              Project
-            </th>
-            {props.showOrganization && (
-              <th scope="col" class="px-4 py-2">
-                Organization
-              </th>
-            )}
-            <th scope="col" class="px-4 py-2">
-              Resources
-            </th>
-            <th scope="col" class="px-4 py-2">
-              Status
-            </th>
-          </tr>
-        </thead>
+        <TableHeader
+          class={LIST_TABLE_HEAD}
+          cellClass="px-4 py-2"
+          columns={['Project', props.showOrganization && 'Organization', 'Resources', 'Status']}
+        />
         <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
           {props.projects.map((project) => (
             <tr>
@@ -143,22 +131,11 @@ export function ProjectPage(view: ProjectView) {
           <p class="text-sm text-slate-600 dark:text-slate-300">This project has no resources yet.</p>
         ) : (
           <table class="min-w-full text-sm">
-            <thead class="text-left text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th scope="col" class="py-2">
-                  Name
-                </th>
-                <th scope="col" class="py-2">
-                  Type
-                </th>
-                <th scope="col" class="py-2">
-                  SKU
-                </th>
-                <th scope="col" class="py-2">
-                  Status
-                </th>
-              </tr>
-            </thead>
+            <TableHeader
+              class="text-left text-xs uppercase tracking-wide text-slate-500"
+              cellClass="py-2"
+              columns={['Name', 'Type', 'SKU', 'Status']}
+            />
             <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
               {view.resources.map((resource) => (
                 <tr>
