@@ -17,7 +17,7 @@ import { previewAlertRule } from '../src/services/alerts/rules.ts';
 import { projectScopeForJob } from '../src/services/rbac.ts';
 import { scratchDatabase } from './lib/server.ts';
 
-const PROJECTS = 50;
+const PROJECTS = Number(process.env.BENCH_ALERT_PROJECTS ?? 50);
 const RESOURCES = 20;
 const RULES_PER_PROJECT = 10;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

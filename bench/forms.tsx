@@ -131,7 +131,12 @@ console.log(`  full DigitalTwins form in layout     median ${fmt(form.median)}  
 
 // ——— validate endpoint under 10 concurrent clients ———
 const database = await scratchDatabase('ktrlplane_bench_forms');
-const server = await startServer({ DATABASE_URL: database.url, PASSWORD_ITERATIONS: '1000' }, PORT);
+// Billing is off in the benchmark; the standard plan lifts the free plan's SKU limit so the full
+// form (standard SKU) can be created, as a self-hosted installation without Stripe would.
+const server = await startServer(
+  { DATABASE_URL: database.url, PASSWORD_ITERATIONS: '1000', PLAN_WITHOUT_BILLING: 'standard' },
+  PORT,
+);
 try {
   const origin = server.url;
   const signup = await fetch(`${origin}/auth/signup`, {

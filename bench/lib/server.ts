@@ -47,12 +47,22 @@ export async function startServer(
       JOBS_ENABLED: 'false',
       ...env,
     },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  // What the server said on stderr, so a benchmark whose server fails to start says why.
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? -1;
   });
   const url = `http://127.0.0.1:${port}`;
   const started = Date.now();
   for (;;) {
-    if (Date.now() - started > 60_000) throw new Error('server did not start');
+    if (exited !== null) throw new Error(`server exited with ${exited} before answering:\n${stderr}`);
+    if (Date.now() - started > 60_000) throw new Error(`server did not start in 60 s:\n${stderr}`);
     try {
       if ((await fetch(`${url}/health`)).ok) break;
     } catch {
@@ -64,6 +74,7 @@ export async function startServer(
     url,
     stop: () =>
       new Promise((resolve) => {
+        if (exited !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
