@@ -26,7 +26,12 @@ const stripeLocal = await startStripeLocal({ ...stripeCatalogue() });
 afterAll(() => stripeLocal.stop());
 
 const HOUR = 3_600_000;
-const START = Date.UTC(2026, 11, 1);
+/**
+ * The next full hour of the real clock. Rows the database stamps itself (a resource's creation,
+ * its usage history) carry the real time, so a fixed date would fall before or after them as the
+ * calendar moves on (a fixed 2026-12-01 lost most of the 48 hours once the real date passed it).
+ */
+const START = Math.ceil(Date.now() / HOUR) * HOUR;
 
 /**
  * Runs the reporting job in a child process (tests/helpers/report-usage-child.ts) and kills it
