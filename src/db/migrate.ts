@@ -1,6 +1,43 @@
-import { type Kysely, type MigrationResultSet, Migrator } from 'kysely';
+import { type Kysely, type MigrationResultSet, Migrator, sql } from 'kysely';
 import { migrations } from '../../migrations/index.ts';
+import { type AdoptionReport, adoptGoEstate } from './adopt/adopt-go-estate.ts';
+import { type DatabaseKind, recogniseDatabase } from './adopt/recognise.ts';
 import type { Database } from './types.ts';
+
+/**
+ * The advisory lock key Kysely's Postgres adapter takes for a migration run. Adoption takes the
+ * same key (transaction-scoped), so an instance migrating as usual waits for an adoption in
+ * progress and then finds nothing to do.
+ */
+const MIGRATION_LOCK_KEY = '3853314791062309107';
+
+/** Adoption reads and writes tables outside the typed schema (the Go archive). */
+function untyped(db: Kysely<Database>): Kysely<unknown> {
+  return db as unknown as Kysely<unknown>;
+}
+
+export interface MigrateOptions {
+  /** Called after each adoption step (progress output; tests inject failures here). */
+  onAdoptionStep?: (step: string) => void | Promise<void>;
+}
+
+/**
+ * Adopts a Go estate in one transaction under the migration lock, if the database is one;
+ * undefined otherwise (or when another instance adopted it while this one waited for the lock).
+ */
+async function adoptIfGoEstate(
+  db: Kysely<Database>,
+  found: DatabaseKind,
+  options: MigrateOptions,
+): Promise<AdoptionReport | undefined> {
+  if (found.kind !== 'go') return undefined;
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${sql.raw(MIGRATION_LOCK_KEY)})`.execute(trx);
+    const now = await recogniseDatabase(untyped(trx));
+    if (now.kind !== 'go') return undefined;
+    return adoptGoEstate(untyped(trx), now, migrations, options.onAdoptionStep);
+  });
+}
 
 /**
  * Applies pending migrations. Kysely's Postgres adapter holds a transaction-scoped advisory lock
@@ -17,15 +54,55 @@ function migrator(db: Kysely<Database>): Migrator {
   });
 }
 
-export async function migrateToLatest(db: Kysely<Database>): Promise<{ applied: string[] }> {
+/**
+ * Brings the database to the latest schema: a new or ktrlplane database through Kysely's Migrator,
+ * a Go estate through adoption (deploy/switch-over.md). A schema it does not recognise is refused
+ * (UnrecognisedSchemaError) before anything is written.
+ */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  options: MigrateOptions = {},
+): Promise<{ applied: string[]; adoption?: AdoptionReport }> {
+  const adoption = await adoptIfGoEstate(db, await recogniseDatabase(untyped(db)), options);
   const result: MigrationResultSet = await migrator(db).migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`Migration ${failed} failed: ${String(result.error)}`, { cause: result.error });
   }
-  return {
-    applied: (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
-  };
+  const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return adoption ? { applied: [...adoption.applied, ...applied], adoption } : { applied };
+}
+
+class Rehearsal extends Error {}
+
+export interface MigrationPlan {
+  found: DatabaseKind;
+  /** Migrations a run would apply, in order. */
+  pending: string[];
+  /** For a Go estate: the adoption as rehearsed (counts included). */
+  adoption?: AdoptionReport;
+}
+
+/**
+ * What `migrateToLatest` would do, without changing anything (`npm run migrate -- --dry-run`). A
+ * Go estate's adoption is rehearsed for real in a transaction that is always rolled back, so the
+ * counts are exactly what a run would produce.
+ */
+export async function planMigrations(db: Kysely<Database>): Promise<MigrationPlan> {
+  const found = await recogniseDatabase(untyped(db));
+  if (found.kind !== 'go') return { found, pending: await pendingMigrations(db) };
+  let adoption: AdoptionReport | undefined;
+  try {
+    await db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(${sql.raw(MIGRATION_LOCK_KEY)})`.execute(trx);
+      adoption = await adoptGoEstate(untyped(trx), found, migrations);
+      throw new Rehearsal();
+    });
+  } catch (error) {
+    if (!(error instanceof Rehearsal)) throw error;
+  }
+  if (!adoption) throw new Error('the adoption rehearsal produced no report');
+  return { found, pending: adoption.applied, adoption };
 }
 
 /** Names of migrations not yet applied; empty when the schema is current (used by readiness). */

@@ -1,0 +1,418 @@
+import { type Kysely, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../migrations/index.ts';
+import { PRODUCTION_QUERIES } from '../../src/db/adopt/production-queries.ts';
+import { UnrecognisedSchemaError } from '../../src/db/adopt/recognise.ts';
+import { formatAdoption } from '../../src/db/adopt/report.ts';
+import type { DatabaseHandle } from '../../src/db/dialects/node.ts';
+import { migrateToLatest, planMigrations } from '../../src/db/migrate.ts';
+import { actionsOn } from '../../src/services/rbac.ts';
+import {
+  catalogSnapshot,
+  openBlankDatabase,
+  pgDump,
+  resetBlankDatabase,
+} from '../fixtures/blank-database.ts';
+import { buildGoEstate, GO_ROLE, SERVICE_ACCOUNT } from '../fixtures/go-estate.ts';
+
+type Handle = DatabaseHandle & { url?: string };
+let blank: Handle;
+beforeAll(async () => {
+  blank = await openBlankDatabase();
+});
+afterAll(async () => {
+  await blank?.close();
+});
+
+/** The file's blank database, emptied and built into the Go shape at `version`. */
+async function goEstate(version = 19, options: { scale?: number } = {}): Promise<Handle> {
+  await resetBlankDatabase(untyped(blank.db));
+  await buildGoEstate(untyped(blank.db), version, options);
+  return blank;
+}
+
+function untyped(db: Kysely<unknown> | DatabaseHandle['db']): Kysely<unknown> {
+  return db as unknown as Kysely<unknown>;
+}
+
+async function productionAnswers(db: Kysely<unknown>) {
+  const answers: Record<string, unknown[]> = {};
+  for (const query of PRODUCTION_QUERIES) {
+    const rows = (await sql.raw(query.sql.replace(/;$/, '')).execute(db)).rows as Array<
+      Record<string, unknown>
+    >;
+    answers[query.name] = rows.map((row) => JSON.stringify(row)).sort();
+  }
+  return answers;
+}
+
+/**
+ * The Go service's permission semantics, from its schema facts: the actions of every unexpired
+ * assignment on the scope, on the organization and project above it, and at global.
+ */
+async function goActions(db: Kysely<unknown>): Promise<Map<string, string[]>> {
+  const rows = await sql<{ user_id: string; scope_type: string; scope_id: string; actions: string[] }>`
+    WITH scopes AS (
+      SELECT 'organization' AS scope_type, org_id AS scope_id, org_id, NULL::text AS project_id, NULL::text AS resource_id
+        FROM ktrlplane.organizations
+      UNION ALL SELECT 'project', project_id, org_id, project_id, NULL FROM ktrlplane.projects
+      UNION ALL SELECT 'resource', r.resource_id, p.org_id, r.project_id, r.resource_id
+        FROM ktrlplane.resources r JOIN ktrlplane.projects p ON p.project_id = r.project_id)
+    SELECT ra.user_id, s.scope_type, s.scope_id, array_agg(DISTINCT perm.action ORDER BY perm.action) AS actions
+    FROM scopes s
+    JOIN ktrlplane.role_assignments ra
+      ON (ra.expires_at IS NULL OR ra.expires_at > (now() AT TIME ZONE 'UTC'))
+     AND ((ra.scope_type = 'global' AND ra.scope_id = 'global')
+       OR (ra.scope_type = 'organization' AND ra.scope_id = s.org_id)
+       OR (ra.scope_type = 'project' AND ra.scope_id = s.project_id)
+       OR (ra.scope_type = 'resource' AND ra.scope_id = s.resource_id))
+    JOIN ktrlplane.role_permissions rp ON rp.role_id = ra.role_id
+    JOIN ktrlplane.permissions perm ON perm.permission_id = rp.permission_id
+    GROUP BY 1, 2, 3`.execute(db);
+  return new Map(rows.rows.map((row) => [`${row.user_id} ${row.scope_type}:${row.scope_id}`, row.actions]));
+}
+
+async function goScopes(db: Kysely<unknown>) {
+  const rows = await sql<{ scope_type: 'organization' | 'project' | 'resource'; scope_id: string }>`
+    SELECT 'organization' AS scope_type, org_id AS scope_id FROM ktrlplane.organizations
+    UNION ALL SELECT 'project', project_id FROM ktrlplane.projects
+    UNION ALL SELECT 'resource', resource_id FROM ktrlplane.resources`.execute(db);
+  const users = await sql<{ user_id: string }>`SELECT user_id FROM ktrlplane.users`.execute(db);
+  return { scopes: rows.rows, users: users.rows.map((row) => row.user_id) };
+}
+
+describe('adopting the Go service database', () => {
+  it('adopts the estate at Go 019 in one run: every row accounted for, ids and Stripe ids kept', async () => {
+    const { db } = await goEstate(19);
+    const result = await migrateToLatest(db);
+    const report = result.adoption;
+    expect(report?.goVersion).toBe('019');
+    expect(result.applied).toEqual(Object.keys(migrations).sort());
+    for (const c of report?.counts ?? []) expect(c.found, c.table).toBe(c.carried + c.merged + c.notCarried);
+    const byTable = Object.fromEntries((report?.counts ?? []).map((c) => [c.table, c]));
+    expect(byTable.users).toMatchObject({ found: 11, carried: 11 });
+    expect(byTable.organizations).toMatchObject({ found: 4, carried: 4, added: 3 });
+    expect(byTable.projects).toMatchObject({ found: 8, carried: 8 });
+    expect(byTable.resources).toMatchObject({ found: 7, carried: 7 });
+    expect(byTable.roles).toMatchObject({ found: 7, carried: 7 });
+    expect(byTable.permissions).toMatchObject({ found: 34, carried: 34 });
+    expect(byTable.role_assignments).toMatchObject({ found: 19, carried: 18, notCarried: 1, added: 2 });
+    expect(byTable.billing_accounts).toMatchObject({ found: 4, carried: 3, notCarried: 1 });
+
+    // Emails: one holder per address (the real account before the placeholder, the most recently
+    // updated login of two); '' becomes NULL; M2M clients are service accounts.
+    const users = await db
+      .selectFrom('ktrlplane.users')
+      .select(['user_id', 'email', 'kind'])
+      .orderBy('user_id')
+      .execute();
+    const email = Object.fromEntries(users.map((u) => [u.user_id, u.email]));
+    expect(email['auth0|bob-second']).toBe('bob@example.com');
+    expect(email['google-oauth2|bob']).toBeNull();
+    expect(email['auth0|nomail']).toBeNull();
+    expect(email['dave@example.com']).toBe('dave@example.com');
+    expect(users.find((u) => u.user_id === SERVICE_ACCOUNT)?.kind).toBe('service');
+
+    // Organization-less projects: one organization per owner, Owner on it; the rest together.
+    expect(report?.personalOrganizations).toEqual([
+      {
+        orgId: 'carol-lab-org-2',
+        name: 'Personal projects of Carol',
+        ownerId: 'auth0|carol',
+        projectIds: ['carol-lab', 'carol-sandbox'],
+      },
+      {
+        orgId: 'alice-side-org',
+        name: 'Personal projects of Alice Admin',
+        ownerId: 'auth0|alice',
+        projectIds: ['alice-side'],
+      },
+      {
+        orgId: 'unowned-projects',
+        name: 'Projects without an owner (from the Go service)',
+        ownerId: null,
+        projectIds: ['stray'],
+      },
+    ]);
+    const initech = await db
+      .selectFrom('ktrlplane.organizations')
+      .selectAll()
+      .where('org_id', '=', 'initech')
+      .executeTakeFirstOrThrow();
+    expect(initech.name).toBe('initech');
+
+    // Go's role ids and assigned_by → created_by; timestamps read as UTC.
+    const alice = await db
+      .selectFrom('ktrlplane.role_assignments')
+      .selectAll()
+      .where('user_id', '=', 'auth0|alice')
+      .where('scope_id', '=', 'acme')
+      .executeTakeFirstOrThrow();
+    expect(alice).toMatchObject({ role_id: GO_ROLE.owner, created_by: 'auth0|alice' });
+    expect(alice.created_at.toISOString()).toBe('2025-03-10T12:00:00.000Z');
+    const graph = await db
+      .selectFrom('ktrlplane.resources')
+      .selectAll()
+      .where('resource_id', '=', 'acme-graph')
+      .executeTakeFirstOrThrow();
+    expect(graph.updated_at.toISOString()).toBe('2025-08-01T09:20:00.000Z');
+    const dev = await db
+      .selectFrom('ktrlplane.resources')
+      .selectAll()
+      .where('resource_id', '=', 'acme-dev-graph')
+      .executeTakeFirstOrThrow();
+    expect(dev).toMatchObject({ settings_json: {}, status: 'Pending', sku: 'free' });
+    const billing = await db
+      .selectFrom('ktrlplane.billing_accounts')
+      .selectAll()
+      .orderBy('scope_id')
+      .execute();
+    expect(
+      billing.map((b) => [b.scope_type, b.scope_id, b.stripe_customer_id, b.stripe_subscription_id]),
+    ).toEqual([
+      ['organization', 'acme', 'cus_acme', 'sub_acme'],
+      ['project', 'carol-lab', 'cus_carol', 'sub_carol'],
+      ['organization', 'globex', 'cus_globex', null],
+    ]);
+
+    // The Go tables are kept as they were, out of the way; the Go runner's records with them.
+    const archived = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM ktrlplane_go_archive.users`.execute(db);
+    expect(archived.rows[0]?.n).toBe(11);
+    const goRunner = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'schema_migrations'`.execute(
+      db,
+    );
+    expect(goRunner.rows[0]?.n).toBe(0);
+  });
+
+  it('leaves the production operator queries answering the same rows (org-less projects gain their organization)', async () => {
+    const { db } = await goEstate(19);
+    const before = await productionAnswers(untyped(db));
+    await migrateToLatest(db);
+    const after = await productionAnswers(untyped(db));
+    const orgOf: Record<string, string> = {
+      'carol-lab': 'carol-lab-org-2',
+      'carol-sandbox': 'carol-lab-org-2',
+      'alice-side': 'alice-side-org',
+      stray: 'unowned-projects',
+    };
+    const expected = Object.fromEntries(
+      Object.entries(before).map(([name, rows]) => [
+        name,
+        (rows as string[])
+          .map((row) => {
+            const parsed = JSON.parse(row) as {
+              project_id: string;
+              org_id?: string | null;
+              settings_json?: unknown;
+            };
+            // Settings are never NULL here (the operator's templates index into them): {}.
+            if ('settings_json' in parsed && parsed.settings_json === null)
+              return JSON.stringify({ ...parsed, settings_json: {} });
+            return 'org_id' in parsed && parsed.org_id === null
+              ? JSON.stringify({ ...parsed, org_id: orgOf[parsed.project_id] })
+              : row;
+          })
+          .sort(),
+      ]),
+    );
+    expect(after).toEqual(expected);
+    expect(after['graph resources (graph-dbqr)']).toHaveLength(4);
+    expect(after['secret resources (secret-dbqr)']).toHaveLength(2);
+    expect(after['Auth0 client gate (auth0-client-dbqr)']).toEqual([
+      JSON.stringify({ project_id: 'carol-lab', org_id: 'carol-lab-org-2' }),
+    ]);
+
+    // The operator's status write-back leaves updated_at (its change detection) alone.
+    const stamp = async () =>
+      (
+        await db
+          .selectFrom('ktrlplane.resources')
+          .select('updated_at')
+          .where('resource_id', '=', 'acme-graph')
+          .executeTakeFirstOrThrow()
+      ).updated_at;
+    const was = await stamp();
+    await sql`UPDATE ktrlplane.resources SET status = 'Degraded' WHERE resource_id = 'acme-graph'`.execute(
+      db,
+    );
+    expect(await stamp()).toEqual(was);
+  });
+
+  it('lets the same people see and do the same things (Go semantics before, our permission check after)', async () => {
+    const { db } = await goEstate(19);
+    const before = await goActions(untyped(db));
+    const { scopes, users } = await goScopes(untyped(db));
+    expect(before.size).toBeGreaterThan(20);
+    const { adoption } = await migrateToLatest(db);
+    const now = new Date();
+    const after = new Map<string, string[]>();
+    for (const userId of users) {
+      const principal = {
+        userId,
+        email: null,
+        name: null,
+        kind: 'user' as const,
+        isPlatformAdmin: false,
+        via: 'oidc' as const,
+      };
+      for (const scope of scopes) {
+        const actions = await actionsOn(db, principal, scope.scope_type, scope.scope_id, now);
+        if (actions.length > 0)
+          after.set(`${userId} ${scope.scope_type}:${scope.scope_id}`, [...actions].sort());
+      }
+    }
+    expect(Object.fromEntries(after)).toEqual(Object.fromEntries(before));
+    // The only new access: each owner sees the organization made for their own projects.
+    for (const org of adoption?.personalOrganizations ?? []) {
+      for (const userId of users) {
+        const principal = {
+          userId,
+          email: null,
+          name: null,
+          kind: 'user' as const,
+          isPlatformAdmin: false,
+          via: 'oidc' as const,
+        };
+        const actions = await actionsOn(db, principal, 'organization', org.orgId, now);
+        expect(actions.includes('read'), `${userId} on ${org.orgId}`).toBe(userId === org.ownerId);
+      }
+    }
+  });
+
+  it('is a no-op when run again', async () => {
+    const { db } = await goEstate(19);
+    await migrateToLatest(db);
+    const once = await catalogSnapshot(untyped(db));
+    expect(await migrateToLatest(db)).toEqual({ applied: [] });
+    expect((await planMigrations(db)).pending).toEqual([]);
+    expect(await catalogSnapshot(untyped(db))).toEqual(once);
+  });
+
+  it('leaves the database exactly as it was when adoption fails half-way', async () => {
+    const handle = await goEstate(19);
+    const before = await catalogSnapshot(untyped(handle.db));
+    const dumpBefore = handle.url ? await pgDump(handle.url) : null;
+    const steps: string[] = [];
+    await expect(
+      migrateToLatest(handle.db, {
+        onAdoptionStep: (step) => {
+          steps.push(step);
+          if (step === 'mapped resources') throw new Error('injected failure after the resources');
+        },
+      }),
+    ).rejects.toThrow('injected failure after the resources');
+    expect(steps).toContain('mapped projects');
+    expect(await catalogSnapshot(untyped(handle.db))).toEqual(before);
+    if (handle.url && dumpBefore) expect(await pgDump(handle.url)).toEqual(dumpBefore);
+    // …and a run without the failure then adopts it.
+    expect((await migrateToLatest(handle.db)).adoption?.goVersion).toBe('019');
+  });
+
+  it('rehearses in a dry run: the plan and a count per table, nothing changed', async () => {
+    const handle = await goEstate(19);
+    const before = await catalogSnapshot(untyped(handle.db));
+    const dumpBefore = handle.url ? await pgDump(handle.url) : null;
+    const plan = await planMigrations(handle.db);
+    expect(plan.found).toEqual({ kind: 'go', version: 19, legacyTables: [] });
+    expect(plan.pending).toEqual(Object.keys(migrations).sort());
+    const text = formatAdoption(plan.adoption ?? (undefined as never), 'dry-run');
+    expect(text).toContain('Adoption would, in one transaction');
+    expect(text).toMatch(/role_assignments\s+19\s+18\s+0\s+1\s+2\s+20/);
+    expect(text).toContain(
+      'carol-lab-org-2 "Personal projects of Carol" (Owner: auth0|carol): carol-lab, carol-sandbox',
+    );
+    expect(await catalogSnapshot(untyped(handle.db))).toEqual(before);
+    if (handle.url && dumpBefore) expect(await pgDump(handle.url)).toEqual(dumpBefore);
+  });
+
+  it.each([1, 2, 3, 5, 7, 8, 10, 12, 17, 18])('adopts a Go estate at %i', async (version) => {
+    const { db } = await goEstate(version);
+    const before = await goActions(untyped(db));
+    const { adoption } = await migrateToLatest(db);
+    expect(adoption?.goVersion).toBe(String(version).padStart(3, '0'));
+    for (const c of adoption?.counts ?? [])
+      expect(c.found, c.table).toBe(c.carried + c.merged + c.notCarried);
+    expect(adoption?.counts.find((c) => c.table === 'billing_accounts') !== undefined).toBe(version >= 3);
+    const after = new Map<string, string[]>();
+    for (const key of before.keys()) {
+      const [userId, scope] = key.split(' ') as [string, string];
+      const [type, id] = scope.split(':') as ['organization' | 'project' | 'resource', string];
+      const principal = {
+        userId,
+        email: null,
+        name: null,
+        kind: 'user' as const,
+        isPlatformAdmin: false,
+        via: 'oidc' as const,
+      };
+      after.set(key, [...(await actionsOn(db, principal, type, id, new Date()))].sort());
+    }
+    expect(Object.fromEntries(after)).toEqual(Object.fromEntries(before));
+  });
+
+  it('refuses a schema it does not recognise, saying what it found, and changes nothing', async () => {
+    const cases: Array<[string, (db: Kysely<unknown>) => Promise<void>, RegExp]> = [
+      [
+        'an unknown column',
+        (db) => sql`ALTER TABLE ktrlplane.projects ADD COLUMN colour text`.execute(db).then(() => {}),
+        /ktrlplane\.projects at Go 019 should have .*unexpected colour/,
+      ],
+      [
+        'a missing column',
+        (db) => sql`ALTER TABLE ktrlplane.resources DROP COLUMN stripe_price_id`.execute(db).then(() => {}),
+        /ktrlplane\.resources at Go 019 .*missing stripe_price_id/,
+      ],
+      [
+        'an unknown table',
+        (db) => sql`CREATE TABLE ktrlplane.widgets (id int)`.execute(db).then(() => {}),
+        /table ktrlplane\.widgets \(id\)/,
+      ],
+      [
+        'a newer Go migration',
+        (db) => sql`INSERT INTO public.schema_migrations (version) VALUES ('020')`.execute(db).then(() => {}),
+        /Go migration 020 is newer than the last one adoption knows \(019\)/,
+      ],
+      [
+        'a gap in the Go migrations',
+        (db) => sql`DELETE FROM public.schema_migrations WHERE version = '010'`.execute(db).then(() => {}),
+        /records 001, .*009, 011.*without gaps/,
+      ],
+    ];
+    for (const [what, change, message] of cases) {
+      const handle = await goEstate(19);
+      await change(untyped(handle.db));
+      const before = await catalogSnapshot(untyped(handle.db));
+      const error = await migrateToLatest(handle.db).catch((e: unknown) => e);
+      expect(error, what).toBeInstanceOf(UnrecognisedSchemaError);
+      expect((error as Error).message, what).toMatch(message);
+      expect((error as Error).message).toContain('Nothing was changed.');
+      await expect(planMigrations(handle.db)).rejects.toThrow(UnrecognisedSchemaError);
+      expect(await catalogSnapshot(untyped(handle.db)), what).toEqual(before);
+    }
+  });
+
+  it('refuses rows ktrlplane cannot hold as they are, listing them', async () => {
+    const handle = await goEstate(19);
+    await sql`INSERT INTO ktrlplane.organizations (org_id, name) VALUES ('0c9e5b1a-uuid-org', 'Uuid org'), ('Upper', 'Upper')`.execute(
+      handle.db,
+    );
+    const before = await catalogSnapshot(untyped(handle.db));
+    await expect(migrateToLatest(handle.db)).rejects.toThrow(
+      /2 organization ids that are not DNS labels: "0c9e5b1a-uuid-org", "Upper"/,
+    );
+    expect(await catalogSnapshot(untyped(handle.db))).toEqual(before);
+  });
+
+  it('adopts once when two instances start on the same Go estate', async () => {
+    const handle = await goEstate(19);
+    const [a, b] = await Promise.all([migrateToLatest(handle.db), migrateToLatest(handle.db)]);
+    expect([a.adoption, b.adoption].filter(Boolean)).toHaveLength(1);
+    const count = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM ktrlplane.schema_migrations`.execute(handle.db);
+    expect(count.rows[0]?.n).toBe(Object.keys(migrations).length);
+  });
+});
