@@ -2,10 +2,12 @@ import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import { deleteExpiredOidcLogins, insertOidcLogin, takeOidcLogin } from '../db/oidc-logins.repository.ts';
+import { hasLocalPassword, isPlaceholderInvitee } from '../db/placeholder-invitees.repository.ts';
 import type { Database, User } from '../db/types.ts';
-import { findUserByEmail, upsertExternalUser } from '../db/users.repository.ts';
+import { findUserByEmail, findUserById, upsertExternalUser } from '../db/users.repository.ts';
 import { base64url, randomToken } from '../lib/crypto.ts';
 import { AppError, conflict } from '../lib/errors.ts';
+import { claimPlaceholderInvitee } from './placeholder-invitees.ts';
 
 /**
  * OpenID Connect, Auth0-compatible, in two roles:
@@ -182,7 +184,9 @@ export async function verifyAccessToken(
 }
 
 /**
- * Creates or refreshes the user an OIDC identity names (the `sub` is the identity). Emails are
+ * Creates or refreshes the user an OIDC identity names (the `sub` is the identity). A first sign-in
+ * whose email is held by a Go-era placeholder invitee takes over its roles (claimPlaceholderInvitee).
+ * Emails are
  * unique, and an address that already belongs to another account (a local one, say) is never
  * taken over: for an API caller it is left out, for a browser sign-in (`onEmailTaken: 'refuse'`)
  * the person is told, since they can act on it.
@@ -195,6 +199,15 @@ export async function upsertOidcUser(
 ): Promise<User> {
   let email = identity.email;
   const holder = email ? await findUserByEmail(db, email) : undefined;
+  if (
+    holder &&
+    holder.user_id !== identity.userId &&
+    identity.kind === 'user' &&
+    isPlaceholderInvitee(holder) &&
+    !(await hasLocalPassword(db, holder.user_id)) &&
+    !(await findUserById(db, identity.userId))
+  )
+    return claimPlaceholderInvitee(db, holder, identity, now);
   if (holder && holder.user_id !== identity.userId) {
     if (onEmailTaken === 'refuse') {
       throw conflict(
