@@ -72,7 +72,13 @@ export async function main(extras: ServerExtras = {}) {
   const database = await openNodeDatabase(config, (error) =>
     logger.warn('idle database connection lost', { err: error }),
   );
-  const { applied } = await migrateToLatest(database.db);
+  const { applied, adoption } = await migrateToLatest(database.db);
+  if (adoption)
+    logger.info('adopted the Go service database', {
+      goVersion: adoption.goVersion,
+      counts: adoption.counts,
+      personalOrganizations: adoption.personalOrganizations,
+    });
   logger.info(applied.length > 0 ? 'migrations applied' : 'schema is current', {
     applied,
     database: database.kind,

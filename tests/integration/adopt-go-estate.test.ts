@@ -415,4 +415,58 @@ describe('adopting the Go service database', () => {
     }>`SELECT count(*)::int AS n FROM ktrlplane.schema_migrations`.execute(handle.db);
     expect(count.rows[0]?.n).toBe(Object.keys(migrations).length);
   });
+
+  it.runIf(process.env.TEST_DATABASE_URL)(
+    "keeps the operator role's grants: the production queries and status write-back run as that role",
+    async () => {
+      const { db } = await goEstate(19);
+      const role = `go_operator_${crypto.randomUUID().replaceAll('-', '').slice(0, 8)}`;
+      await sql.raw(`CREATE ROLE ${role} NOLOGIN`).execute(db);
+      try {
+        await sql
+          .raw(
+            `GRANT USAGE ON SCHEMA ktrlplane TO ${role};
+             GRANT SELECT ON ktrlplane.projects, ktrlplane.billing_accounts TO ${role};
+             GRANT SELECT (resource_id, project_id, type, sku, settings_json, updated_at) ON ktrlplane.resources TO ${role};
+             GRANT UPDATE (status) ON ktrlplane.resources TO ${role};`,
+          )
+          .execute(db);
+        const { adoption } = await migrateToLatest(db);
+        expect(adoption?.grants).toContain(`GRANT UPDATE ("status") ON ktrlplane."resources" TO "${role}"`);
+        await db.transaction().execute(async (trx) => {
+          await sql.raw(`SET LOCAL ROLE ${role}`).execute(trx);
+          const answers = await productionAnswers(untyped(trx));
+          expect(answers['graph resources (graph-dbqr)']).toHaveLength(4);
+          await sql`UPDATE ktrlplane.resources SET status = 'Healthy' WHERE resource_id = 'globex-graph'`.execute(
+            trx,
+          );
+        });
+        // …and no more than before.
+        const denied = await db
+          .transaction()
+          .execute(async (trx) => {
+            await sql.raw(`SET LOCAL ROLE ${role}`).execute(trx);
+            await sql`SELECT name FROM ktrlplane.resources`.execute(trx);
+          })
+          .catch((error: unknown) => error);
+        expect(String(denied)).toMatch(/permission denied/);
+      } finally {
+        await sql.raw(`DROP OWNED BY ${role}`).execute(db);
+        await sql.raw(`DROP ROLE ${role}`).execute(db);
+      }
+    },
+  );
+
+  it('can be undone from the archive schema (the fast roll back of deploy/switch-over.md)', async () => {
+    const { db } = await goEstate(19);
+    const before = await catalogSnapshot(untyped(db));
+    await migrateToLatest(db);
+    await db.transaction().execute(async (trx) => {
+      await sql`DROP SCHEMA ktrlplane CASCADE`.execute(trx);
+      await sql`ALTER SCHEMA ktrlplane_go_archive RENAME TO ktrlplane`.execute(trx);
+      await sql`COMMENT ON SCHEMA ktrlplane IS NULL`.execute(trx);
+      await sql`ALTER TABLE ktrlplane.schema_migrations SET SCHEMA public`.execute(trx);
+    });
+    expect(await catalogSnapshot(untyped(db))).toEqual(before);
+  });
 });

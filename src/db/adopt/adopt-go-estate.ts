@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { carryTableGrants } from './grants.ts';
 import { type AdoptionCount, mapGoRows, type PersonalOrganization, unaccountedRows } from './map-rows.ts';
 import { ADOPTION_ARCHIVE_SCHEMA } from './recognise.ts';
 import { findUnadoptableRows, UnadoptableRowsError } from './validate.ts';
@@ -15,6 +16,8 @@ export interface AdoptionReport {
   applied: string[];
   counts: AdoptionCount[];
   personalOrganizations: PersonalOrganization[];
+  /** GRANTs repeated on ktrlplane's tables for roles that held them on the Go tables. */
+  grants: string[];
   /** Steps with the milliseconds each took. */
   steps: Array<{ step: string; ms: number }>;
 }
@@ -97,11 +100,14 @@ export async function adoptGoEstate(
   if (applied.length > names.indexOf(ADOPT_AT_MIGRATION) + 1)
     await step(`applied the later migrations (${applied.length - names.indexOf(ADOPT_AT_MIGRATION) - 1})`);
   if (!mapped) throw new Error('adoption did not reach the mapping step');
+  const grants = await carryTableGrants(trx);
+  await step(`granted the Go tables' privileges again (${grants.length})`);
   return {
     goVersion: String(estate.version).padStart(3, '0'),
     applied,
     counts: mapped.counts,
     personalOrganizations: mapped.personalOrganizations,
+    grants,
     steps,
   };
 }

@@ -460,7 +460,13 @@ async function countRows(
                  WHERE m.go_id <> m.target_id AND EXISTS (SELECT 1 FROM ktrlplane.permissions p WHERE p.permission_id = m.target_id)`,
         after: 'SELECT count(*) FROM ktrlplane.permissions',
       },
-      (c) => (c.merged > 0 ? 'merged: the same action string under another resource type' : ''),
+      (c) =>
+        [
+          c.merged > 0 ? 'merged: the same action string under another resource type' : '',
+          c.added > 0 ? 'added: ktrlplane’s own seeded actions Go does not have' : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
     ),
   );
   const goGrant = `SELECT DISTINCT rp.role_id, m.target_id FROM ${A}.role_permissions rp JOIN pg_temp.adopt_permission_map m ON m.go_id = rp.permission_id`;
@@ -473,7 +479,13 @@ async function countRows(
         merged: `SELECT (SELECT count(*) FROM ${A}.role_permissions) - (SELECT count(*) FROM (${goGrant}) g)`,
         after: 'SELECT count(*) FROM ktrlplane.role_permissions',
       },
-      (c) => (c.merged > 0 ? 'merged: grants of merged permissions' : ''),
+      (c) =>
+        [
+          c.merged > 0 ? 'merged: grants of merged permissions' : '',
+          c.added > 0 ? 'added: the grants of ktrlplane’s seeded roles' : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
     ),
   );
   counts.push(

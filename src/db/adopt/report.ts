@@ -40,6 +40,12 @@ export function formatAdoption(report: AdoptionReport, mode: 'dry-run' | 'applie
     ...(personal.length > 0
       ? ['  4. give projects without an organization one per owner:', ...personal]
       : []),
+    ...(report.grants.length > 0
+      ? [
+          `  ${personal.length > 0 ? 5 : 4}. grant again what other roles held on the Go tables:`,
+          ...report.grants.map((g) => `    ${g}`),
+        ]
+      : []),
     '',
     formatCountTable(report),
     '',
