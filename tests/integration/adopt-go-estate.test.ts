@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.ts';
@@ -14,6 +16,8 @@ import {
   resetBlankDatabase,
 } from '../fixtures/blank-database.ts';
 import { buildGoEstate, GO_ROLE, SERVICE_ACCOUNT } from '../fixtures/go-estate.ts';
+
+const run = promisify(execFile);
 
 type Handle = DatabaseHandle & { url?: string };
 let blank: Handle;
@@ -469,4 +473,31 @@ describe('adopting the Go service database', () => {
     });
     expect(await catalogSnapshot(untyped(db))).toEqual(before);
   });
+
+  it.runIf(process.env.TEST_DATABASE_URL)(
+    'npm run migrate -- --dry-run prints the plan and counts; a refused schema exits 1 with the findings',
+    async () => {
+      const handle = await goEstate(19);
+      const cli = (args: string[]) =>
+        run('npx', ['tsx', 'scripts/migrate.ts', ...args], {
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            DATABASE_URL: handle.url,
+            NODE_ENV: 'development',
+          },
+        });
+      const dry = await cli(['--dry-run']);
+      expect(dry.stdout).toContain('dry run, nothing was changed');
+      expect(dry.stdout).toMatch(/resources\s+7\s+7\s+0\s+0\s+0\s+7/);
+      expect((await planMigrations(handle.db)).found.kind).toBe('go');
+      await sql`ALTER TABLE ktrlplane.users ADD COLUMN nickname text`.execute(handle.db);
+      const refused = await cli([]).catch((error: { code: number; stderr: string }) => error);
+      expect(refused).toMatchObject({ code: 1 });
+      expect((refused as { stderr: string }).stderr).toMatch(
+        /ktrlplane\.users at Go 019 .*unexpected nickname/,
+      );
+    },
+    60_000,
+  );
 });
