@@ -12,6 +12,7 @@ import { dnsLabel } from '../lib/ids.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { getResourceType, listResourceTypes } from '../schemas/resource-types/registry.ts';
 import type { ResourceTypeDefinition } from '../schemas/resource-types/resource-type.ts';
+import { canonicalTypeId } from '../schemas/resource-types/type-ids.ts';
 import { billingPolicyOf } from '../services/billing/policy.ts';
 import { requireSku, settingsSchemaFor } from '../services/resource-types.ts';
 import { createResource } from '../services/resources.ts';
@@ -55,7 +56,8 @@ resourceWizardRoutes.get('/resources/new', requireUser(), async (c) => {
 function basicsFrom(values: Record<string, unknown>): WizardBasicsJson {
   const text = (key: string) => (typeof values[key] === 'string' ? (values[key] as string).trim() : '');
   return {
-    type: text('type'),
+    // A deprecated type id (old links) becomes the current one, so the type step shows it chosen.
+    type: canonicalTypeId(text('type')),
     sku: text('sku') || 'free',
     name: text('name'),
     resource_id: text('resource_id'),

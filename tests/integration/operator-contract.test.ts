@@ -203,7 +203,7 @@ describe('db-query-operator manifests (deploy/operator)', () => {
   });
 
   it.each([
-    [DT, 'Konnektr.DigitalTwins', 'graph-live', graphSettings as Record<string, unknown>],
+    [DT, 'Konnektr.Graph', 'graph-live', graphSettings as Record<string, unknown>],
     [FLOWS, 'Konnektr.Flows', 'flow-live', flowSettings as Record<string, unknown>],
   ])(
     '%s puts every setting where the type’s deployment spec says, and no secret in plain values',
@@ -265,7 +265,7 @@ describe('db-query-operator manifests (deploy/operator)', () => {
         .flatMap((pattern) => expandPointer(settings, pattern))
         .map((pointer) => pointerGet(settings, pointer))
         .filter((value): value is string => typeof value === 'string' && value !== '');
-      if (typeName === 'Konnektr.DigitalTwins') expect(secretValues).toEqual([KAFKA_PASSWORD, WEBHOOK_TOKEN]);
+      if (typeName === 'Konnektr.Graph') expect(secretValues).toEqual([KAFKA_PASSWORD, WEBHOOK_TOKEN]);
       for (const secret of secretValues) {
         expect(
           stringsIn(release).some((text) => text.includes(secret)),

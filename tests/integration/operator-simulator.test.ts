@@ -63,7 +63,7 @@ describe('operator simulator', () => {
     await insertResource(t, {
       resource_id: 'graph',
       project_id: 'shop',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       settings: graphSettings,
     });
 

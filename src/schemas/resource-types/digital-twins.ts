@@ -12,10 +12,13 @@ import {
   storageQuantity,
   text,
 } from './resource-type.ts';
+import { GRAPH_TYPE_ID } from './type-ids.ts';
 
 /**
- * Konnektr.DigitalTwins: a managed graph database (Azure Digital Twins–compatible, on Apache AGE)
- * with event sinks that receive twin changes and routes that choose what goes to which sink.
+ * Konnektr.Graph (formerly Konnektr.DigitalTwins, still accepted on input: type-ids.ts): a managed
+ * graph database (Azure Digital Twins–compatible, on Apache AGE) with event sinks that receive
+ * twin changes and routes that choose what goes to which sink. The file keeps its name: the chart
+ * is still `agedigitaltwins` and the settings are those of the Digital Twins API.
  */
 
 const SINK_KINDS = ['kafka', 'kusto', 'mqtt', 'webhook'] as const;
@@ -335,7 +338,7 @@ const LIMITS = {
 } as const;
 
 export const digitalTwins = defineResourceType({
-  name: 'Konnektr.DigitalTwins',
+  name: GRAPH_TYPE_ID,
   displayName: 'Digital Twins',
   description:
     'A managed graph database for digital twins, compatible with the Azure Digital Twins API, with event routes to Kafka, Azure Data Explorer, MQTT and webhooks.',

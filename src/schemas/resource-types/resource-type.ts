@@ -107,7 +107,7 @@ export interface ResourceTypeIcon {
 export type SettingsSchema = z.ZodObject<z.core.$ZodLooseShape, z.core.$strict>;
 
 export interface ResourceTypeInput<S extends SettingsSchema> {
-  /** The stable name stored in resources.type, e.g. 'Konnektr.DigitalTwins'. */
+  /** The stable name stored in resources.type, e.g. 'Konnektr.Graph' (type-ids.ts holds the ids others know). */
   name: string;
   displayName: string;
   description: string;
