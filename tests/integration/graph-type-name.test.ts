@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { up as renameGraphType } from '../../migrations/2026-12-08-0015-graph-type-name.ts';
+import { renameGraphType } from '../../migrations/2026-12-08-0015-graph-type-name.ts';
 import { DEPRECATED_GRAPH_TYPE_ID, GRAPH_TYPE_ID } from '../../src/schemas/resource-types/type-ids.ts';
 import { meterFor, usageMetric } from '../../src/schemas/usage-metrics.ts';
 import { syncResourceTypes } from '../../src/services/resource-types.ts';
