@@ -284,6 +284,8 @@ describe('db-query-operator manifests (deploy/operator)', () => {
       generation: 1,
       settings_json: {},
       event_sinks: null,
+      mcp_enabled: false,
+      events_enabled: false,
     };
     for (const manifest of manifests) {
       const text = JSON.stringify(renderRow(manifest, { ...row, org_id: 'acme' }));
@@ -291,8 +293,10 @@ describe('db-query-operator manifests (deploy/operator)', () => {
     }
     const release = renderRow(byName(manifests, DT), row);
     expect((release.spec as { values: Record<string, unknown> }).values).toMatchObject({
-      replicaCount: 1,
-      cluster: { storage: { storageClass: 'standard', size: '10Gi' }, backup: { enabled: null } },
+      cluster: {
+        cluster: { instances: 1, storage: { storageClass: 'standard', size: '10Gi' } },
+        backups: { enabled: null },
+      },
     });
   });
 

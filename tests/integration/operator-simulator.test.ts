@@ -101,7 +101,7 @@ describe('operator simulator', () => {
     ]);
     const release = child('HelmRelease', 'graph')?.object;
     expect(release?.metadata.generation).toBe(2);
-    expect(release?.spec).toMatchObject({ values: { replicaCount: 5 } });
+    expect(release?.spec).toMatchObject({ values: { cluster: { cluster: { instances: 5 } } } });
     expect(await row('graph')).toMatchObject({
       status: 'Progressing',
       generation: 2,

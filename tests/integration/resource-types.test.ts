@@ -61,7 +61,7 @@ describe('resource_types table', () => {
       SELECT deployment_spec->>'helm_chart' AS chart,
              (settings_schema->'properties'->'instances'->>'maximum')::int AS max
       FROM ktrlplane.resource_types WHERE type_name = 'Konnektr.Graph'`.execute(db());
-    expect(viaSql.rows).toEqual([{ chart: 'agedigitaltwins', max: 6 }]);
+    expect(viaSql.rows).toEqual([{ chart: 'graph', max: 6 }]);
   });
 
   it('is idempotent: a second run changes no row and no timestamp', async () => {
