@@ -167,7 +167,7 @@ try {
     body: JSON.stringify({
       resource_id: 'graph',
       name: 'Graph',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       sku: 'standard',
       settings_json: settings,
     }),

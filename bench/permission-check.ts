@@ -28,7 +28,7 @@ await database.db
     resource_id: 'bench-graph',
     project_id: 'bench-project',
     name: 'Graph',
-    type: 'Konnektr.DigitalTwins',
+    type: 'Konnektr.Graph',
     settings_json: {},
   })
   .execute();

@@ -80,7 +80,7 @@ try {
         resource_id: `res-${index}`,
         project_id: 'bench-proj',
         name: `res-${index}`,
-        type: 'Konnektr.DigitalTwins',
+        type: 'Konnektr.Graph',
         settings_json: '{}',
       })
       .execute();

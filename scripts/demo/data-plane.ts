@@ -85,7 +85,7 @@ export class DemoDataPlane {
       ];
     }
     const latency = 8 + ((n * 37) % 90);
-    const requests = resource.type === 'Konnektr.DigitalTwins' ? '/digitaltwins' : '/flows/run';
+    const requests = resource.type === 'Konnektr.Graph' ? '/digitaltwins' : '/flows/run';
     const lines = [
       line('info', `GET ${requests} 200 in ${latency}ms`, {
         'http.method': 'GET',

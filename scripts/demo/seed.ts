@@ -81,7 +81,7 @@ export async function seedDemo(deps: {
   );
   const project = await authorize(db, principal, 'write', 'project', 'playground', clock.now());
   const resources = [
-    { resource_id: 'twin-graph', name: 'Twin graph', type: 'Konnektr.DigitalTwins', preset: 'production-ha' },
+    { resource_id: 'twin-graph', name: 'Twin graph', type: 'Konnektr.Graph', preset: 'production-ha' },
     { resource_id: 'flow-small', name: 'Small flow', type: 'Konnektr.Flows', preset: 'small' },
     { resource_id: DEMO_DEGRADED, name: 'Broken flow', type: 'Konnektr.Flows', preset: 'small' },
     { resource_id: 'flow-parked', name: 'Parked flow', type: 'Konnektr.Flows', preset: 'small' },

@@ -11,6 +11,10 @@ import type {
  * Billing accounts and their mirror of Stripe. An account is keyed by its scope (an organization,
  * or a project that pays for itself). Callers have authorized that scope; the webhook path finds
  * accounts by Stripe customer id, which Stripe itself vouches for (verified signature).
+ *
+ * Rows with `mirrors_organization` are not accounts: they copy an organization's Stripe ids onto
+ * each of its projects for the production Auth0 client gate (migration 0015). Every query here
+ * leaves them out, and a project that starts paying for itself turns its mirror into its own row.
  */
 export type BillingAccount = Selectable<BillingAccountsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
@@ -27,14 +31,21 @@ function selectAccount(db: Kysely<Database>, key: AccountKey) {
     .selectFrom('ktrlplane.billing_accounts')
     .selectAll()
     .where('scope_type', '=', key.scope_type)
-    .where('scope_id', '=', key.scope_id);
+    .where('scope_id', '=', key.scope_id)
+    .where('mirrors_organization', '=', false);
 }
 
+/** Creates the account; a project's mirror row becomes the project's own (empty) account. */
 async function insertAccountIfMissing(db: Kysely<Database>, key: AccountKey): Promise<void> {
   await db
     .insertInto('ktrlplane.billing_accounts')
     .values({ scope_type: key.scope_type, scope_id: key.scope_id })
-    .onConflict((oc) => oc.columns(['scope_type', 'scope_id']).doNothing())
+    .onConflict((oc) =>
+      oc
+        .columns(['scope_type', 'scope_id'])
+        .doUpdateSet({ mirrors_organization: false, stripe_customer_id: null, stripe_subscription_id: null })
+        .where('ktrlplane.billing_accounts.mirrors_organization', '=', true),
+    )
     .execute();
 }
 
@@ -74,6 +85,7 @@ export async function setStripeCustomer(
     .set({ stripe_customer_id: customerId, updated_at: now })
     .where('scope_type', '=', key.scope_type)
     .where('scope_id', '=', key.scope_id)
+    .where('mirrors_organization', '=', false)
     .where('stripe_customer_id', 'is', null)
     .execute();
   const account = await findBillingAccount(db, key);
@@ -88,6 +100,7 @@ export async function accountByCustomer(
     .selectFrom('ktrlplane.billing_accounts')
     .selectAll()
     .where('stripe_customer_id', '=', customerId)
+    .where('mirrors_organization', '=', false)
     .executeTakeFirst();
 }
 
@@ -96,6 +109,7 @@ export async function accountsWithCustomers(db: Kysely<Database>): Promise<Billi
     .selectFrom('ktrlplane.billing_accounts')
     .selectAll()
     .where('stripe_customer_id', 'is not', null)
+    .where('mirrors_organization', '=', false)
     .orderBy('synced_at', (ob) => ob.asc().nullsFirst())
     .execute();
 }
@@ -107,6 +121,7 @@ export async function accountsToSuspend(db: Kysely<Database>, before: Date): Pro
     .selectAll()
     .where('past_due_since', '<=', before)
     .where('suspended_at', 'is', null)
+    .where('mirrors_organization', '=', false)
     .execute();
 }
 
@@ -129,6 +144,7 @@ export async function updateAccountState(
     .set({ ...state, updated_at: now })
     .where('scope_type', '=', key.scope_type)
     .where('scope_id', '=', key.scope_id)
+    .where('mirrors_organization', '=', false)
     .execute();
 }
 
@@ -407,7 +423,8 @@ function projectsOfAccount(db: Kysely<Database>, key: AccountKey) {
             .select('b.scope_id')
             .where('b.scope_type', '=', 'project')
             .whereRef('b.scope_id', '=', 'p.project_id')
-            .where('b.stripe_customer_id', 'is not', null),
+            .where('b.stripe_customer_id', 'is not', null)
+            .where('b.mirrors_organization', '=', false),
         ),
       ),
     );
@@ -428,6 +445,7 @@ export async function accountKeyForProject(
     .where('scope_type', '=', 'project')
     .where('scope_id', '=', projectId)
     .where('stripe_customer_id', 'is not', null)
+    .where('mirrors_organization', '=', false)
     .executeTakeFirst();
   return own
     ? { scope_type: 'project', scope_id: projectId }

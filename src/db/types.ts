@@ -324,6 +324,11 @@ export interface BillingAccountsTable {
   past_due_since: Date | null;
   suspended_at: Date | null;
   synced_at: Date | null;
+  /**
+   * A project's copy of its organization's Stripe ids for the production Auth0 client gate
+   * (migration 0015), not an account: every query here leaves these rows out.
+   */
+  mirrors_organization: Generated<boolean>;
 }
 
 export interface SubscriptionsTable {

@@ -145,7 +145,8 @@ const ACCOUNT_OF_PROJECT = sql`
     coalesce(ba.scope_id, p.org_id) AS scope_id
   FROM ktrlplane.projects p
   LEFT JOIN ktrlplane.billing_accounts ba
-    ON ba.scope_type = 'project' AND ba.scope_id = p.project_id AND ba.stripe_customer_id IS NOT NULL`;
+    ON ba.scope_type = 'project' AND ba.scope_id = p.project_id AND ba.stripe_customer_id IS NOT NULL
+      AND NOT ba.mirrors_organization`;
 
 const RUNTIME_METRICS = ['instance_hours', 'storage_gb_hours'];
 

@@ -6,13 +6,16 @@ import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
 import { AppError } from '../lib/errors.ts';
 import { parseInput } from '../lib/input.ts';
 import { permissionCheckQuery, resourceListQuery } from '../schemas/permissions.ts';
+import { canonicalTypeId } from '../schemas/resource-types/type-ids.ts';
 import type { Principal } from '../services/principal.ts';
 import { actionsOn, effectiveActions } from '../services/rbac.ts';
+import { viewOfResource } from '../services/resources.ts';
 
 /**
  * Endpoints the data planes call (JSON only, mounted under /api/v1 alone):
  * - GET /permissions/check?scopeType=&scopeId=[&userId=] → {user_id, scope_type, scope_id, permissions}
- * - GET /resources?resource_type= → every resource the caller can read, across projects.
+ * - GET /resources?resource_type= → {resources: [...]}: every resource the caller can read, across
+ *   projects (the Go service's shape, which the Graph Explorer reads).
  */
 export const permissionsRoutes = new Hono<AppEnv>();
 
@@ -60,7 +63,8 @@ permissionsRoutes.get('/resources', requireUser(), async (c) => {
   const { db, clock } = c.get('deps');
   const query = parseInput(resourceListQuery, c.req.query());
   const principal = currentPrincipal(c);
-  const resources = await listReadableResources(db, principal, { type: query.resource_type }, clock.now());
+  const type = query.resource_type && canonicalTypeId(query.resource_type);
+  const resources = await listReadableResources(db, principal, { type }, clock.now());
   // A token limited to one organization or project sees only what lies inside it.
   const token = principal.token;
   const visible = token?.scopeType
@@ -69,5 +73,7 @@ permissionsRoutes.get('/resources', requireUser(), async (c) => {
           (token.scopeType === 'organization' ? resource.org_id : resource.project_id) === token.scopeId,
       )
     : resources;
-  return c.json(visible.map(({ org_id: _org, ...resource }) => resource));
+  // The Go service answered `{resources: [...]}` and its clients (the Graph Explorer) read
+  // `.resources`; the rows are the same view as everywhere else, so secret values stay out.
+  return c.json({ resources: visible.map(({ org_id: _org, ...resource }) => viewOfResource(resource)) });
 });

@@ -12,7 +12,9 @@ import { dnsLabel } from '../lib/ids.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { getResourceType, listResourceTypes } from '../schemas/resource-types/registry.ts';
 import type { ResourceTypeDefinition } from '../schemas/resource-types/resource-type.ts';
+import { canonicalTypeId } from '../schemas/resource-types/type-ids.ts';
 import { billingPolicyOf } from '../services/billing/policy.ts';
+import { actionsOn } from '../services/rbac.ts';
 import { requireSku, settingsSchemaFor } from '../services/resource-types.ts';
 import { createResource } from '../services/resources.ts';
 import { SchemaForm } from '../views/forms/schema-form.tsx';
@@ -38,24 +40,49 @@ import {
  */
 export const resourceWizardRoutes = new Hono<AppEnv>();
 
-/** Deep link `/resources/new?resourceType=&tier=&projectId=`: straight to the wizard, or pick a project. */
-resourceWizardRoutes.get('/resources/new', requireUser(), async (c) => {
+/**
+ * Deep links into the wizard from outside a project: `/resources/create?resource_type=&sku=`
+ * (what konnektr-io/home and the Graph Explorer link to; the Go service's path) and the older
+ * `/resources/new?resourceType=&tier=&projectId=`. With a project named, or only one project the
+ * caller may create resources in, straight to its wizard with type and SKU chosen; otherwise a
+ * picker of those projects. Signed out, the sign-in page brings the caller back here (the error
+ * handler's redirect keeps the query). Other query parameters (utm_…) are dropped.
+ */
+async function wizardDeepLink(c: Context<AppEnv>) {
   const { db, clock } = c.get('deps');
+  const principal = currentPrincipal(c);
   const query = new URLSearchParams();
-  const type = c.req.query('resourceType');
-  const tier = c.req.query('tier');
-  if (type) query.set('type', type);
-  if (tier) query.set('sku', tier);
-  const projectId = c.req.query('projectId');
-  if (projectId) return c.redirect(`/projects/${encodeURIComponent(projectId)}/resources/new?${query}`, 303);
-  const projects = await listProjectsForUser(db, currentPrincipal(c), clock.now());
-  return respond(c, { projects, query: query.toString() }, ProjectPickerPage, { title: 'New resource' });
-});
+  const type = c.req.query('resource_type') ?? c.req.query('resourceType') ?? c.req.query('type');
+  const sku = c.req.query('sku') ?? c.req.query('tier');
+  if (type) query.set('type', canonicalTypeId(type));
+  if (sku) query.set('sku', sku);
+  const wizard = (projectId: string) =>
+    `/projects/${encodeURIComponent(projectId)}/resources/new${query.size > 0 ? `?${query}` : ''}`;
+  const projectId = c.req.query('project_id') ?? c.req.query('projectId');
+  if (projectId) return c.redirect(wizard(projectId), 303);
+  const now = clock.now();
+  const readable = await listProjectsForUser(db, principal, now);
+  const writable = [];
+  for (const project of readable) {
+    if ((await actionsOn(db, principal, 'project', project.project_id, now)).includes('write')) {
+      writable.push(project);
+    }
+  }
+  const only = writable.length === 1 ? writable[0] : undefined;
+  if (only) return c.redirect(wizard(only.project_id), 303);
+  return respond(c, { projects: writable, query: query.toString() }, ProjectPickerPage, {
+    title: 'New resource',
+  });
+}
+
+resourceWizardRoutes.get('/resources/create', requireUser(), wizardDeepLink);
+resourceWizardRoutes.get('/resources/new', requireUser(), wizardDeepLink);
 
 function basicsFrom(values: Record<string, unknown>): WizardBasicsJson {
   const text = (key: string) => (typeof values[key] === 'string' ? (values[key] as string).trim() : '');
   return {
-    type: text('type'),
+    // A deprecated type id (old links) becomes the current one, so the type step shows it chosen.
+    type: canonicalTypeId(text('type')),
     sku: text('sku') || 'free',
     name: text('name'),
     resource_id: text('resource_id'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalTypeId, METER_SUFFIX_BY_TYPE } from './resource-types/type-ids.ts';
 
 /**
  * The usage metrics ktrlplane counts, declared here (a typed file validated when it loads, like
@@ -147,8 +148,15 @@ export const reportableMetricNames: readonly string[] = usageMetrics
   .filter((metric) => metric.source === 'reported')
   .map((metric) => metric.name);
 
-/** `Konnektr.DigitalTwins` → `digital_twins`: the suffix of per-type meters. */
-export function resourceTypeMeterSuffix(type: string): string {
+/**
+ * The suffix of per-type meters: `Konnektr.Flows` → `flows`. The graph database keeps
+ * `digital_twins` from its old id (type-ids.ts says why); usage recorded under the old id maps
+ * to the same meter.
+ */
+export function resourceTypeMeterSuffix(name: string): string {
+  const type = canonicalTypeId(name);
+  const fixed = METER_SUFFIX_BY_TYPE.get(type);
+  if (fixed) return fixed;
   const base = type.includes('.') ? type.slice(type.lastIndexOf('.') + 1) : type;
   return base
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')

@@ -59,25 +59,19 @@ async function seedUsage(orgId: string, userId: string) {
   const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
   await db.query(
     `INSERT INTO ktrlplane.resources (resource_id, project_id, name, type, sku, settings_json, created_at)
-     VALUES ('twin', 'web', 'Twin graph', 'Konnektr.DigitalTwins', 'standard', '{"instances":3}', $1),
+     VALUES ('twin', 'web', 'Twin graph', 'Konnektr.Graph', 'standard', '{"instances":3}', $1),
             ('flow', 'web', 'Nightly flow', 'Konnektr.Flows', 'free', '{"replicas":1}', $1)`,
     [new Date(monthStart)],
   );
   const rows: Array<[string, string, string | null, Date, number]> = [];
   for (let t = monthStart; t < now.getTime() - 3_600_000; t += 6 * 3_600_000) {
     const hour = new Date(t);
-    rows.push(['instance_hours', 'twin', 'Konnektr.DigitalTwins', hour, 18]);
+    rows.push(['instance_hours', 'twin', 'Konnektr.Graph', hour, 18]);
     rows.push(['instance_hours', 'flow', 'Konnektr.Flows', hour, 6]);
-    rows.push(['storage_gb_hours', 'twin', 'Konnektr.DigitalTwins', hour, 600]);
+    rows.push(['storage_gb_hours', 'twin', 'Konnektr.Graph', hour, 600]);
   }
   rows.push(['api_calls', '', null, new Date(monthStart + 3_600_000), 1_250_000]);
-  rows.push([
-    'peak_connections',
-    'twin',
-    'Konnektr.DigitalTwins',
-    new Date(now.getTime() - 2 * 3_600_000),
-    120,
-  ]);
+  rows.push(['peak_connections', 'twin', 'Konnektr.Graph', new Date(now.getTime() - 2 * 3_600_000), 120]);
   for (const [metric, resourceId, type, hour, quantity] of rows) {
     await db.query(
       `INSERT INTO ktrlplane.usage_hourly

@@ -65,7 +65,7 @@ afterAll(async () => {
 /** The wizard up to its review step for a standard-SKU graph database; answers the review URL. */
 async function reviewStandardResource(page: Page): Promise<string> {
   await page.goto(`${server.url}/projects/web/resources/new`);
-  await page.check('input[name=type][value="Konnektr.DigitalTwins"]');
+  await page.check('input[name=type][value="Konnektr.Graph"]');
   await page.check('input[name=sku][value=standard]');
   await page.fill('input[name=name]', 'Graph');
   await page.fill('input[name=resource_id]', 'graph');
@@ -106,7 +106,7 @@ describe('billing in Chromium with the local Stripe', () => {
         body: JSON.stringify({
           resource_id: 'graph',
           name: 'Graph',
-          type: 'Konnektr.DigitalTwins',
+          type: 'Konnektr.Graph',
           sku: 'standard',
         }),
       });
@@ -128,7 +128,7 @@ describe('billing in Chromium with the local Stripe', () => {
       const form = document.createElement('form');
       form.method = 'post';
       form.action = '/projects/web/resources';
-      const fields = { resource_id: 'graph', name: 'Graph', type: 'Konnektr.DigitalTwins', sku: 'standard' };
+      const fields = { resource_id: 'graph', name: 'Graph', type: 'Konnektr.Graph', sku: 'standard' };
       for (const [name, value] of Object.entries(fields)) {
         const input = document.createElement('input');
         input.type = 'hidden';

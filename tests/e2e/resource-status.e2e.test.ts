@@ -87,7 +87,7 @@ describe('live resource status in Chromium', () => {
           resource_id: 'graph',
           project_id: 'web',
           name: 'Graph',
-          type: 'Konnektr.DigitalTwins',
+          type: 'Konnektr.Graph',
           settings_json: {},
         },
         { resource_id: 'flow', project_id: 'web', name: 'Flow', type: 'Konnektr.Flows', settings_json: {} },

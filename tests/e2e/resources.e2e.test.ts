@@ -28,7 +28,7 @@ describe('resources in Chromium', () => {
 
     // Step 1: type, SKU, name and id.
     await page.goto(`${server.url}/projects/web/resources/new`);
-    await page.check('input[name=type][value="Konnektr.DigitalTwins"]');
+    await page.check('input[name=type][value="Konnektr.Graph"]');
     await page.check('input[name=sku][value=standard]');
     await page.fill('input[name=name]', 'Graph');
     await page.fill('input[name=resource_id]', 'graph');
@@ -80,7 +80,7 @@ describe('resources in Chromium', () => {
     expect(row).toMatchObject({
       resource_id: 'graph',
       project_id: 'web',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       sku: 'standard',
       status: 'Creating',
     });

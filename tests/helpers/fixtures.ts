@@ -100,7 +100,7 @@ export async function createResourceRow(
   t: TestContext,
   projectId: string,
   resourceId: string,
-  type = 'Konnektr.DigitalTwins',
+  type = 'Konnektr.Graph',
 ) {
   await t.database.db
     .insertInto('ktrlplane.resources')

@@ -99,7 +99,7 @@ export async function seedOperatorFixtures(t: TestContext) {
   await createProjectFor(t, owner, 'acme', 'Shop', 'shop');
   await createProjectFor(t, owner, 'acme', 'Idle', 'idle');
   await createProjectFor(t, owner, 'acme', 'System', 'kube-system');
-  const dt = 'Konnektr.DigitalTwins';
+  const dt = 'Konnektr.Graph';
   const fl = 'Konnektr.Flows';
   await insertResource(t, {
     resource_id: 'graph-live',

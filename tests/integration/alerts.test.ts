@@ -670,7 +670,7 @@ describe('alert rules on logs, API traffic and usage', () => {
           hour: hour(hoursAgo),
           metric: 'instance_hours',
           resource_id: 'db1',
-          resource_type: 'Konnektr.DigitalTwins',
+          resource_type: 'Konnektr.Graph',
           sku: 'standard',
           quantity: String(quantity),
           org_id: 'acme',

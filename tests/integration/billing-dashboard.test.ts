@@ -11,7 +11,7 @@ import {
 } from '../helpers/fixtures.ts';
 import { type TestContext, useTestApp } from '../helpers/test-app.ts';
 
-const TWINS = 'Konnektr.DigitalTwins';
+const TWINS = 'Konnektr.Graph';
 const FLOWS = 'Konnektr.Flows';
 
 interface UsageRow {

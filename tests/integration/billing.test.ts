@@ -100,7 +100,7 @@ describe('billing with Stripe', () => {
       t.app.request('/projects/web/resources', {
         method: 'POST',
         headers: asJson(ada),
-        body: JSON.stringify({ resource_id: 'g', name: 'G', type: 'Konnektr.DigitalTwins', sku: 'standard' }),
+        body: JSON.stringify({ resource_id: 'g', name: 'G', type: 'Konnektr.Graph', sku: 'standard' }),
       });
     const refused = await standard();
     expect(refused.status).toBe(402);
@@ -323,7 +323,7 @@ describe('billing with Stripe', () => {
     const created = await t.app.request('/projects/web/resources', {
       method: 'POST',
       headers: asJson(ada),
-      body: JSON.stringify({ resource_id: 'g', name: 'G', type: 'Konnektr.DigitalTwins', sku: 'standard' }),
+      body: JSON.stringify({ resource_id: 'g', name: 'G', type: 'Konnektr.Graph', sku: 'standard' }),
     });
     expect(created.status).toBe(201);
     const subscription = (await account())?.stripe_subscription_id ?? '';

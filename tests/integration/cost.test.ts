@@ -14,7 +14,7 @@ import {
  * $49.00 (4900 ¢); instance-hours 4 ¢ (digital twins) and 2 ¢ (flows); API calls 5 ¢ per 1,000
  * with 1,000 × 1,000 included; storage 0.02 ¢ per GB-hour.
  */
-const TWINS = 'Konnektr.DigitalTwins';
+const TWINS = 'Konnektr.Graph';
 const FLOWS = 'Konnektr.Flows';
 
 describe('cost engine', () => {

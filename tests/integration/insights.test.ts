@@ -8,7 +8,7 @@ const resource = (id: string, extra: Partial<InsightInputs['resources'][number]>
   resource_id: id,
   project_id: 'web',
   name: id,
-  type: 'Konnektr.DigitalTwins',
+  type: 'Konnektr.Graph',
   sku: 'standard',
   settings_json: { instances: 1 },
   deployment_state: 'deployed',
@@ -33,7 +33,7 @@ describe('optimization insights', () => {
       {
         metric: 'instance_hours',
         resource_id: 'quiet',
-        resource_type: 'Konnektr.DigitalTwins',
+        resource_type: 'Konnektr.Graph',
         quantity: 168,
       },
     ];
@@ -60,7 +60,7 @@ describe('optimization insights', () => {
   it('sizes instances by reported peak connections, and says nothing without them', () => {
     const big = resource('big', { settings_json: { instances: 6 } });
     const peak = (q: number) => [
-      { metric: 'peak_connections', resource_id: 'big', resource_type: 'Konnektr.DigitalTwins', quantity: q },
+      { metric: 'peak_connections', resource_id: 'big', resource_type: 'Konnektr.Graph', quantity: q },
     ];
     // 500 × 1.25 / 200 → 4 needed of 6: 2 × 730 × 4 ¢.
     expect(optimizationInsights({ ...base, resources: [big], recent: peak(500) })).toEqual([

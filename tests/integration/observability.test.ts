@@ -325,8 +325,8 @@ describe('observability', () => {
           .executeTakeFirstOrThrow()
       ).status;
       const text = await scrape();
-      expect(sample(text, 'resources', { type: 'Konnektr.DigitalTwins', status })).toBe(1);
-      expect(sample(text, 'resources', { type: 'Konnektr.DigitalTwins', status: 'Ready' })).toBe(1);
+      expect(sample(text, 'resources', { type: 'Konnektr.Graph', status })).toBe(1);
+      expect(sample(text, 'resources', { type: 'Konnektr.Graph', status: 'Ready' })).toBe(1);
       expect(sample(text, 'resources', { type: 'Konnektr.Flows', status })).toBe(1);
 
       await createResourceRow(t, 'gauge-project', 'flow-2', 'Konnektr.Flows');

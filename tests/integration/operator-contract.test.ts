@@ -203,7 +203,7 @@ describe('db-query-operator manifests (deploy/operator)', () => {
   });
 
   it.each([
-    [DT, 'Konnektr.DigitalTwins', 'graph-live', graphSettings as Record<string, unknown>],
+    [DT, 'Konnektr.Graph', 'graph-live', graphSettings as Record<string, unknown>],
     [FLOWS, 'Konnektr.Flows', 'flow-live', flowSettings as Record<string, unknown>],
   ])(
     '%s puts every setting where the type’s deployment spec says, and no secret in plain values',
@@ -265,7 +265,7 @@ describe('db-query-operator manifests (deploy/operator)', () => {
         .flatMap((pattern) => expandPointer(settings, pattern))
         .map((pointer) => pointerGet(settings, pointer))
         .filter((value): value is string => typeof value === 'string' && value !== '');
-      if (typeName === 'Konnektr.DigitalTwins') expect(secretValues).toEqual([KAFKA_PASSWORD, WEBHOOK_TOKEN]);
+      if (typeName === 'Konnektr.Graph') expect(secretValues).toEqual([KAFKA_PASSWORD, WEBHOOK_TOKEN]);
       for (const secret of secretValues) {
         expect(
           stringsIn(release).some((text) => text.includes(secret)),
@@ -284,6 +284,8 @@ describe('db-query-operator manifests (deploy/operator)', () => {
       generation: 1,
       settings_json: {},
       event_sinks: null,
+      mcp_enabled: false,
+      events_enabled: false,
     };
     for (const manifest of manifests) {
       const text = JSON.stringify(renderRow(manifest, { ...row, org_id: 'acme' }));
@@ -291,8 +293,10 @@ describe('db-query-operator manifests (deploy/operator)', () => {
     }
     const release = renderRow(byName(manifests, DT), row);
     expect((release.spec as { values: Record<string, unknown> }).values).toMatchObject({
-      replicaCount: 1,
-      cluster: { storage: { storageClass: 'standard', size: '10Gi' }, backup: { enabled: null } },
+      cluster: {
+        cluster: { instances: 1, storage: { storageClass: 'standard', size: '10Gi' } },
+        backups: { enabled: null },
+      },
     });
   });
 

@@ -63,7 +63,7 @@ describe('operator simulator', () => {
     await insertResource(t, {
       resource_id: 'graph',
       project_id: 'shop',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       settings: graphSettings,
     });
 
@@ -101,7 +101,7 @@ describe('operator simulator', () => {
     ]);
     const release = child('HelmRelease', 'graph')?.object;
     expect(release?.metadata.generation).toBe(2);
-    expect(release?.spec).toMatchObject({ values: { replicaCount: 5 } });
+    expect(release?.spec).toMatchObject({ values: { cluster: { cluster: { instances: 5 } } } });
     expect(await row('graph')).toMatchObject({
       status: 'Progressing',
       generation: 2,

@@ -100,10 +100,12 @@ describe('data-plane endpoints', () => {
   it('lists every readable resource across projects, filtered by type', async () => {
     const { ada, bob } = await world();
     const adaToken = await apiTokenFor(t, ada);
-    const all = await (await t.app.request('/api/v1/resources', { headers: bearer(adaToken) })).json();
+    const { resources: all } = await (
+      await t.app.request('/api/v1/resources', { headers: bearer(adaToken) })
+    ).json();
     expect(all.map((r: { resource_id: string }) => r.resource_id).sort()).toEqual(['flows', 'graph']);
-    const twins = await (
-      await t.app.request('/api/v1/resources?resource_type=Konnektr.DigitalTwins', {
+    const { resources: twins } = await (
+      await t.app.request('/api/v1/resources?resource_type=Konnektr.Graph', {
         headers: bearer(adaToken),
       })
     ).json();
@@ -112,9 +114,9 @@ describe('data-plane endpoints', () => {
     ]);
     // Bob's data-plane role has no control-plane `read`: he lists nothing.
     const bobToken = await apiTokenFor(t, bob);
-    expect(await (await t.app.request('/api/v1/resources', { headers: bearer(bobToken) })).json()).toEqual(
-      [],
-    );
+    expect(await (await t.app.request('/api/v1/resources', { headers: bearer(bobToken) })).json()).toEqual({
+      resources: [],
+    });
   });
 
   it('limits a scoped token to its scope and a read-only token to reading', async () => {
@@ -123,7 +125,9 @@ describe('data-plane endpoints', () => {
     await createProjectFor(t, ada, 'other', 'Elsewhere', 'elsewhere');
     await createResourceRow(t, 'elsewhere', 'far');
     const scoped = await apiTokenFor(t, ada, { scopeType: 'project', scopeId: 'web', access: 'read' });
-    const listed = await (await t.app.request('/api/v1/resources', { headers: bearer(scoped) })).json();
+    const { resources: listed } = await (
+      await t.app.request('/api/v1/resources', { headers: bearer(scoped) })
+    ).json();
     expect(listed.map((r: { resource_id: string }) => r.resource_id).sort()).toEqual(['flows', 'graph']);
     expect((await t.app.request('/api/v1/projects/elsewhere', { headers: bearer(scoped) })).status).toBe(404);
     expect((await t.app.request('/api/v1/projects/web', { headers: bearer(scoped) })).status).toBe(200);

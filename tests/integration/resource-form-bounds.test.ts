@@ -78,7 +78,7 @@ interface Target {
 }
 
 const twinsStandard: Target = {
-  label: 'Konnektr.DigitalTwins standard',
+  label: 'Konnektr.Graph standard',
   type: digitalTwins,
   sku: 'standard',
   base: {
@@ -134,7 +134,7 @@ const twinsStandard: Target = {
   },
 };
 
-const twinsFree: Target = { label: 'Konnektr.DigitalTwins free', type: digitalTwins, sku: 'free', base: {} };
+const twinsFree: Target = { label: 'Konnektr.Graph free', type: digitalTwins, sku: 'free', base: {} };
 
 const flowsStandard: Target = {
   label: 'Konnektr.Flows standard',
@@ -884,7 +884,7 @@ const settingsGroups: Group[] = [
 /** The wizard carries type, SKU and name in hidden fields; a few bounds go through it to the create. */
 const wizardGroups: Group[] = [
   {
-    name: 'Konnektr.DigitalTwins standard',
+    name: 'Konnektr.Graph standard',
     target: { ...twinsStandard, base: {} },
     rows: [
       bound('instances', 6, 7, 'use at most 6'),
@@ -895,7 +895,7 @@ const wizardGroups: Group[] = [
     ],
   },
   {
-    name: 'Konnektr.DigitalTwins free',
+    name: 'Konnektr.Graph free',
     target: { ...twinsFree, base: {} },
     rows: twinsFreeRows.filter((row) => row.errorAt === 'instances'),
   },

@@ -26,7 +26,7 @@ describe('resource wizard and settings pages', () => {
       body: JSON.stringify({
         resource_id: 'graph',
         name: 'Graph',
-        type: 'Konnektr.DigitalTwins',
+        type: 'Konnektr.Graph',
         sku: 'standard',
         settings_json: {
           eventSinks: {

@@ -239,7 +239,7 @@ const flowsBounds: Bound[] = [
   ['/environment/V', 'v'.repeat(32768), 'v'.repeat(32769)],
 ];
 
-describe('Konnektr.DigitalTwins settings', () => {
+describe('Konnektr.Graph settings', () => {
   it('accepts the full configuration on the standard SKU and round-trips it unchanged', () => {
     const data = expectValid(digitalTwins, 'standard', fullTwins());
     expect(data).toEqual({ ...fullTwins(), eventSinks: fullTwins().eventSinks });
@@ -674,7 +674,7 @@ describe('presets', () => {
 
 describe('registry', () => {
   it('lists the types and finds each by its exact name', () => {
-    expect(listResourceTypes().map((type) => type.name)).toEqual(['Konnektr.DigitalTwins', 'Konnektr.Flows']);
+    expect(listResourceTypes().map((type) => type.name)).toEqual(['Konnektr.Graph', 'Konnektr.Flows']);
     expect(getResourceType('Konnektr.Flows')).toBe(flows);
     expect(getResourceType('konnektr.flows')).toBeUndefined();
     expect(getResourceType('Nope')).toBeUndefined();
@@ -694,7 +694,7 @@ describe('registry', () => {
       errors: [
         {
           pointer: '/type',
-          message: 'unknown resource type; use one of: Konnektr.DigitalTwins, Konnektr.Flows',
+          message: 'unknown resource type; use one of: Konnektr.Graph, Konnektr.Flows',
         },
       ],
     });

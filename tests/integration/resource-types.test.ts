@@ -33,17 +33,17 @@ describe('resource_types table', () => {
   it('stores every registered type with its JSON Schema and deployment spec', async () => {
     const result = await syncResourceTypes(db(), t.clock.now());
     expect(result).toEqual({
-      inserted: ['Konnektr.DigitalTwins', 'Konnektr.Flows'],
+      inserted: ['Konnektr.Graph', 'Konnektr.Flows'],
       updated: [],
       unchanged: [],
       deactivated: [],
     });
     const rows = await listResourceTypeRows(db());
     expect(rows.map((row) => [row.type_name, row.is_active])).toEqual([
-      ['Konnektr.DigitalTwins', true],
       ['Konnektr.Flows', true],
+      ['Konnektr.Graph', true],
     ]);
-    const twins = await findResourceTypeRow(db(), 'Konnektr.DigitalTwins');
+    const twins = await findResourceTypeRow(db(), 'Konnektr.Graph');
     const document = resourceTypeDocument(digitalTwins);
     expect(twins).toMatchObject({
       display_name: 'Digital Twins',
@@ -60,8 +60,8 @@ describe('resource_types table', () => {
     const viaSql = await sql<{ chart: string; max: number }>`
       SELECT deployment_spec->>'helm_chart' AS chart,
              (settings_schema->'properties'->'instances'->>'maximum')::int AS max
-      FROM ktrlplane.resource_types WHERE type_name = 'Konnektr.DigitalTwins'`.execute(db());
-    expect(viaSql.rows).toEqual([{ chart: 'agedigitaltwins', max: 6 }]);
+      FROM ktrlplane.resource_types WHERE type_name = 'Konnektr.Graph'`.execute(db());
+    expect(viaSql.rows).toEqual([{ chart: 'graph', max: 6 }]);
   });
 
   it('is idempotent: a second run changes no row and no timestamp', async () => {
@@ -71,7 +71,7 @@ describe('resource_types table', () => {
     expect(again).toEqual({
       inserted: [],
       updated: [],
-      unchanged: ['Konnektr.DigitalTwins', 'Konnektr.Flows'],
+      unchanged: ['Konnektr.Graph', 'Konnektr.Flows'],
       deactivated: [],
     });
     expect(await listResourceTypeRows(db())).toEqual(before);
@@ -81,7 +81,7 @@ describe('resource_types table', () => {
     await syncResourceTypes(db(), t.clock.now());
     const changed = { ...flows, description: 'A new description.' };
     const result = await syncResourceTypes(db(), later(60_000), [digitalTwins, changed]);
-    expect(result).toMatchObject({ updated: ['Konnektr.Flows'], unchanged: ['Konnektr.DigitalTwins'] });
+    expect(result).toMatchObject({ updated: ['Konnektr.Flows'], unchanged: ['Konnektr.Graph'] });
     const row = await findResourceTypeRow(db(), 'Konnektr.Flows');
     expect(row?.description).toBe('A new description.');
     expect(row?.updated_at.toISOString()).toBe(later(60_000).toISOString());
@@ -95,9 +95,9 @@ describe('resource_types table', () => {
       inserted: [],
       updated: [],
       unchanged: ['Konnektr.Flows'],
-      deactivated: ['Konnektr.DigitalTwins'],
+      deactivated: ['Konnektr.Graph'],
     });
-    const gone = await findResourceTypeRow(db(), 'Konnektr.DigitalTwins');
+    const gone = await findResourceTypeRow(db(), 'Konnektr.Graph');
     expect(gone).toMatchObject({ is_active: false });
     expect(gone?.updated_at.toISOString()).toBe(later(1000).toISOString());
     expect((await listResourceTypeRows(db(), { activeOnly: true })).map((row) => row.type_name)).toEqual([
@@ -105,12 +105,12 @@ describe('resource_types table', () => {
     ]);
     // Deactivating again changes nothing.
     expect((await syncResourceTypes(db(), later(2000), [flows])).deactivated).toEqual([]);
-    expect((await findResourceTypeRow(db(), 'Konnektr.DigitalTwins'))?.updated_at.toISOString()).toBe(
+    expect((await findResourceTypeRow(db(), 'Konnektr.Graph'))?.updated_at.toISOString()).toBe(
       later(1000).toISOString(),
     );
     const back = await syncResourceTypes(db(), later(3000));
-    expect(back).toMatchObject({ updated: ['Konnektr.DigitalTwins'], unchanged: ['Konnektr.Flows'] });
-    expect(await findResourceTypeRow(db(), 'Konnektr.DigitalTwins')).toMatchObject({ is_active: true });
+    expect(back).toMatchObject({ updated: ['Konnektr.Graph'], unchanged: ['Konnektr.Flows'] });
+    expect(await findResourceTypeRow(db(), 'Konnektr.Graph')).toMatchObject({ is_active: true });
   });
 
   it('survives two instances syncing at once', async () => {
@@ -118,10 +118,7 @@ describe('resource_types table', () => {
       syncResourceTypes(db(), t.clock.now()),
       syncResourceTypes(db(), t.clock.now()),
     ]);
-    expect(results.flatMap((result) => result.inserted).sort()).toEqual([
-      'Konnektr.DigitalTwins',
-      'Konnektr.Flows',
-    ]);
+    expect(results.flatMap((result) => result.inserted).sort()).toEqual(['Konnektr.Flows', 'Konnektr.Graph']);
     expect(await listResourceTypeRows(db())).toHaveLength(2);
   });
 });
@@ -140,7 +137,7 @@ describe('resource types API', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('Content-Type')).toMatch(/^application\/json/);
     const body = (await res.json()) as Array<Record<string, unknown>>;
-    expect(body.map((type) => type.type_name)).toEqual(['Konnektr.DigitalTwins', 'Konnektr.Flows']);
+    expect(body.map((type) => type.type_name)).toEqual(['Konnektr.Graph', 'Konnektr.Flows']);
     for (const type of body) {
       expect(Object.keys(type).sort()).toEqual(
         [
@@ -192,7 +189,7 @@ describe('resource types API', () => {
     expect(res.headers.get('Content-Type')).toMatch(/^application\/problem\+json/);
     const problem = (await res.json()) as { detail: string };
     expect(problem.detail).toContain('Konnektr.Nope');
-    expect(problem.detail).toContain('Konnektr.DigitalTwins, Konnektr.Flows');
+    expect(problem.detail).toContain('Konnektr.Graph, Konnektr.Flows');
   });
 
   it('answers 401 to anonymous callers and to a bad token', async () => {

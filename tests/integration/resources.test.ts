@@ -48,7 +48,7 @@ describe('resources API', () => {
     const res = await post({
       resource_id: 'graph',
       name: 'Graph',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       sku: 'free',
     });
     expect(res.status).toBe(201);
@@ -71,19 +71,19 @@ describe('resources API', () => {
     const { post } = await setup();
     const unknownType = await post({ name: 'X', type: 'Konnektr.Nope' });
     expect(unknownType.status).toBe(422);
-    expect((await unknownType.json()).detail).toContain('Konnektr.DigitalTwins');
+    expect((await unknownType.json()).detail).toContain('Konnektr.Graph');
     const unknownField = await post({ name: 'X', type: 'Konnektr.Flows', colour: 'red' });
     expect(unknownField.status).toBe(422);
     const tooMany = await post({
       name: 'X',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       sku: 'standard',
       settings_json: { instances: 7 },
     });
     expect((await tooMany.json()).errors[0].pointer).toBe('/settings_json/instances');
     const freeLimit = await post({
       name: 'X',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       sku: 'free',
       settings_json: { instances: 2 },
     });
@@ -92,7 +92,7 @@ describe('resources API', () => {
     );
     const missingSink = await post({
       name: 'X',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       sku: 'standard',
       settings_json: {
         eventSinks: { kafka: [kafkaSink] },
@@ -186,7 +186,7 @@ describe('resources API', () => {
     const created = await post({
       resource_id: 'graph',
       name: 'Graph',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       sku: 'standard',
       settings_json: { eventSinks: { kafka: [kafkaSink] } },
     });
@@ -233,7 +233,7 @@ describe('resources API', () => {
     await post({
       resource_id: 'graph',
       name: 'Graph',
-      type: 'Konnektr.DigitalTwins',
+      type: 'Konnektr.Graph',
       sku: 'standard',
       settings_json: { eventSinks: { kafka: [kafkaSink] } },
     });

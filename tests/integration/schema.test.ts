@@ -82,11 +82,11 @@ describe('schema ktrlplane', () => {
     await seedProject();
     await expect(
       sql`INSERT INTO ktrlplane.resources (resource_id, project_id, name, type, settings_json)
-          VALUES ('db1', 'web', 'DB', 'Konnektr.DigitalTwins', NULL)`.execute(db()),
+          VALUES ('db1', 'web', 'DB', 'Konnektr.Graph', NULL)`.execute(db()),
     ).rejects.toThrow(/null value in column "settings_json"/);
     await expect(
       sql`INSERT INTO ktrlplane.resources (resource_id, project_id, name, type, settings_json)
-          VALUES ('db1', 'web', 'DB', 'Konnektr.DigitalTwins', '[]')`.execute(db()),
+          VALUES ('db1', 'web', 'DB', 'Konnektr.Graph', '[]')`.execute(db()),
     ).rejects.toThrow(/check constraint/);
   });
 

@@ -137,7 +137,7 @@ describe('a month of usage, metered and reported to Stripe', () => {
             body: JSON.stringify({
               resource_id: 'twin-a',
               name: 'twin-a',
-              type: 'Konnektr.DigitalTwins',
+              type: 'Konnektr.Graph',
               sku: 'standard',
               settings_json: twinSettings(3, '100Gi'),
             }),

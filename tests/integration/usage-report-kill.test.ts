@@ -105,7 +105,7 @@ describe('reporting usage to Stripe, interrupted', () => {
     for (const [id, type, settings] of [
       [
         'twin',
-        'Konnektr.DigitalTwins',
+        'Konnektr.Graph',
         { instances: 2, database: { storageClass: 'standard', storageSize: '10Gi', backupEnabled: true } },
       ],
       ['flow', 'Konnektr.Flows', { replicas: 2, memoryLimit: '1Gi', cpuLimit: '1', environment: {} }],

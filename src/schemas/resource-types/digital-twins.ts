@@ -12,10 +12,13 @@ import {
   storageQuantity,
   text,
 } from './resource-type.ts';
+import { GRAPH_TYPE_ID } from './type-ids.ts';
 
 /**
- * Konnektr.DigitalTwins: a managed graph database (Azure Digital Twins–compatible, on Apache AGE)
- * with event sinks that receive twin changes and routes that choose what goes to which sink.
+ * Konnektr.Graph (formerly Konnektr.DigitalTwins, still accepted on input: type-ids.ts): a managed
+ * graph database (Azure Digital Twins–compatible, on Apache AGE) with event sinks that receive
+ * twin changes and routes that choose what goes to which sink. The file keeps its name: the
+ * settings are those of the Digital Twins API (the service is pg-age-digitaltwins).
  */
 
 const SINK_KINDS = ['kafka', 'kusto', 'mqtt', 'webhook'] as const;
@@ -335,7 +338,7 @@ const LIMITS = {
 } as const;
 
 export const digitalTwins = defineResourceType({
-  name: 'Konnektr.DigitalTwins',
+  name: GRAPH_TYPE_ID,
   displayName: 'Digital Twins',
   description:
     'A managed graph database for digital twins, compatible with the Azure Digital Twins API, with event routes to Kafka, Azure Data Explorer, MQTT and webhooks.',
@@ -444,16 +447,18 @@ export const digitalTwins = defineResourceType({
   },
   deployment: {
     workload: 'helm-chart',
-    repository: 'oci://ghcr.io/konnektr-io',
-    helm_chart: 'agedigitaltwins',
-    chart_version: '0.29.1',
+    // Production's chart (konnektr-io/infra graph-dbqr.yaml): the first one whose API asks
+    // ktrlplane's permission check (deploy/operator/digitaltwins.yaml sets it up).
+    repository: 'oci://ghcr.io/konnektr-io/charts',
+    helm_chart: 'graph',
+    chart_version: '0.4.36',
     values: [
-      { setting: '/instances', value: 'replicaCount' },
-      { setting: '/eventSinks', value: 'config.eventSinks' },
-      { setting: '/eventRoutes', value: 'config.eventRoutes' },
-      { setting: '/database/storageClass', value: 'cluster.storage.storageClass' },
-      { setting: '/database/storageSize', value: 'cluster.storage.size' },
-      { setting: '/database/backupEnabled', value: 'cluster.backup.enabled' },
+      { setting: '/instances', value: 'cluster.cluster.instances' },
+      { setting: '/eventSinks', value: 'events.config.eventSinks' },
+      { setting: '/eventRoutes', value: 'events.config.eventRoutes' },
+      { setting: '/database/storageClass', value: 'cluster.cluster.storage.storageClass' },
+      { setting: '/database/storageSize', value: 'cluster.cluster.storage.size' },
+      { setting: '/database/backupEnabled', value: 'cluster.backups.enabled' },
     ],
     health_checks: [{ kind: 'http', path: '/health', port: 8080 }],
     access_url_template: 'https://{resource_id}.api.graph.konnektr.io',

@@ -1,6 +1,7 @@
 import { digitalTwins } from './digital-twins.ts';
 import { flows } from './flows.ts';
 import type { ResourceTypeDefinition } from './resource-type.ts';
+import { canonicalTypeId } from './type-ids.ts';
 
 /**
  * Every resource type the product offers, in the order pickers show them. Adding a type is adding
@@ -18,9 +19,12 @@ export function listResourceTypes(): readonly ResourceTypeDefinition[] {
   return RESOURCE_TYPES;
 }
 
-/** The type called `name` (exact, case-sensitive as stored in resources.type), or undefined. */
+/**
+ * The type called `name` (exact, case-sensitive as stored in resources.type), or undefined. A
+ * deprecated alias (type-ids.ts) finds the type it stands for, whose `name` is the current id.
+ */
 export function getResourceType(name: string): ResourceTypeDefinition | undefined {
-  return byName.get(name);
+  return byName.get(canonicalTypeId(name));
 }
 
 export function resourceTypeNames(): string[] {

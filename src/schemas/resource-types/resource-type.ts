@@ -94,6 +94,20 @@ export interface DeploymentSpec {
   access_url_template: string;
 }
 
+/**
+ * Chart values that hold a workload's instance count: `replicaCount` (plain Deployments) and the
+ * database instances of the `graph` chart's CloudNativePG cluster.
+ */
+const INSTANCE_COUNT_VALUES: ReadonlySet<string> = new Set(['replicaCount', 'cluster.cluster.instances']);
+
+/**
+ * The setting (a JSON pointer) holding the instance count: the one the deployment maps to an
+ * instance-count value. Plan limits and instance-hour metering both read it.
+ */
+export function instanceCountSetting(deployment: Pick<DeploymentSpec, 'values'>): string | undefined {
+  return deployment.values.find((value) => INSTANCE_COUNT_VALUES.has(value.value))?.setting;
+}
+
 /** An icon drawn inline: one or more SVG path `d` strings on a 24×24 viewBox, stroked. */
 export interface ResourceTypeIcon {
   viewBox: '0 0 24 24';
@@ -107,7 +121,7 @@ export interface ResourceTypeIcon {
 export type SettingsSchema = z.ZodObject<z.core.$ZodLooseShape, z.core.$strict>;
 
 export interface ResourceTypeInput<S extends SettingsSchema> {
-  /** The stable name stored in resources.type, e.g. 'Konnektr.DigitalTwins'. */
+  /** The stable name stored in resources.type, e.g. 'Konnektr.Graph' (type-ids.ts holds the ids others know). */
   name: string;
   displayName: string;
   description: string;

@@ -8,7 +8,10 @@ import {
 import type { Database } from '../../db/types.ts';
 import { AppError, unprocessable } from '../../lib/errors.ts';
 import { planNeededForSku, plans } from '../../schemas/plans.ts';
-import type { ResourceTypeDefinition } from '../../schemas/resource-types/resource-type.ts';
+import {
+  instanceCountSetting,
+  type ResourceTypeDefinition,
+} from '../../schemas/resource-types/resource-type.ts';
 import { type BillingPolicy, effectivePlan, planSatisfies } from './policy.ts';
 
 /**
@@ -52,9 +55,9 @@ export async function enforceProjectLimit(
   }
 }
 
-/** The setting that holds a resource's instance count: the one the deployment maps to replicaCount. */
+/** A resource's instance count, from the setting its deployment maps to an instance count. */
 export function instanceCountOf(type: ResourceTypeDefinition, settings: Record<string, unknown>): number {
-  const pointer = type.deployment.values.find((value) => value.value === 'replicaCount')?.setting;
+  const pointer = instanceCountSetting(type.deployment);
   const value = pointer ? settings[pointer.slice(1)] : undefined;
   return typeof value === 'number' ? value : 1;
 }
@@ -89,7 +92,7 @@ export async function enforceResourceLimits(
   }
   const instances = instanceCountOf(resource.type, resource.settings);
   if (instances > plan.limits.instances) {
-    const pointer = resource.type.deployment.values.find((value) => value.value === 'replicaCount')?.setting;
+    const pointer = instanceCountSetting(resource.type.deployment);
     throw unprocessable(
       [
         {

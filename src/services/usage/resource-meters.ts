@@ -1,6 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/types.ts';
-import type { ResourceTypeDefinition } from '../../schemas/resource-types/resource-type.ts';
+import {
+  instanceCountSetting,
+  type ResourceTypeDefinition,
+} from '../../schemas/resource-types/resource-type.ts';
 
 export interface ResourceTypeMeterPointers {
   type_name: string;
@@ -12,14 +15,14 @@ export interface ResourceTypeMeterPointers {
 
 /**
  * Where a type's settings hold what it costs to run: the settings its deployment spec renders to
- * the chart's `replicaCount` (the same rule plan enforcement uses) and to a `…storage.size` value.
+ * the chart's instance count (instanceCountSetting, the same rule plan enforcement uses) and to a `…storage.size` value.
  * The usage trigger (migration 0009) reads these from ktrlplane.resource_type_meters.
  */
 export function meterPointersOf(type: ResourceTypeDefinition): ResourceTypeMeterPointers {
   const values = type.deployment.values;
   return {
     type_name: type.name,
-    instances_pointer: values.find((value) => value.value === 'replicaCount')?.setting ?? null,
+    instances_pointer: instanceCountSetting(type.deployment) ?? null,
     storage_pointer:
       values.find((value) => value.value === 'storage.size' || value.value.endsWith('.storage.size'))
         ?.setting ?? null,
