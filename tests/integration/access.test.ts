@@ -474,6 +474,77 @@ describe('role assignments at each scope', () => {
     expect((await listing(ada, '/projects/web/access')).invitations).toHaveLength(1);
   });
 
+  it('offers data-plane roles with their descriptions, on a resource only those of its type, never hidden ones', async () => {
+    const { ada, bob } = await acme();
+    await createResourceRow(t, 'web', 'flows', 'Konnektr.Flows');
+    type Role = {
+      role_id: string;
+      display_name: string;
+      description: string;
+      plane: string;
+      resource_types: string[];
+    };
+    const rolesAt = async (path: string) => (await listing(ada, path)).roles as Role[];
+
+    const project = await rolesAt('/projects/web/access');
+    expect(project.map((role) => role.role_id)).toEqual([
+      ROLE.owner,
+      ROLE.editor,
+      ROLE.viewer,
+      ROLE.dataOwner,
+      ROLE.graphOwner,
+      ROLE.graphViewer,
+    ]);
+    expect(project.find((role) => role.role_id === ROLE.graphViewer)).toEqual({
+      role_id: ROLE.graphViewer,
+      name: 'Konnektr.Graph.Viewer',
+      display_name: 'Graph Viewer',
+      description: 'Read-only access to Graph application',
+      plane: 'data',
+      resource_types: ['Konnektr.Graph'],
+    });
+    expect(project.find((role) => role.role_id === ROLE.owner)).toMatchObject({
+      plane: 'control',
+      resource_types: [],
+    });
+    expect((await rolesAt('/projects/web/resources/graph/access')).map((role) => role.role_id)).toEqual(
+      project.map((role) => role.role_id),
+    );
+    // A flow engine has no data-plane roles (yet): a Graph role is refused there.
+    expect((await rolesAt('/projects/web/resources/flows/access')).map((role) => role.role_id)).toEqual([
+      ROLE.owner,
+      ROLE.editor,
+      ROLE.viewer,
+    ]);
+    const onFlows = await request(ada, 'POST', '/projects/web/resources/flows/access', {
+      email: bob.email,
+      role_id: ROLE.graphViewer,
+    });
+    expect(onFlows.status).toBe(422);
+    expect((await onFlows.json()).errors[0].pointer).toBe('/role_id');
+
+    const page = await (
+      await t.app.request('/projects/web/resources/graph/access', { headers: as(ada) })
+    ).text();
+    expect(page).toContain(
+      `<option value="${ROLE.graphViewer}">Graph Viewer (data plane: Konnektr.Graph) — Read-only access to Graph application</option>`,
+    );
+    expect(page).toContain(
+      'Data Owner (data plane: Konnektr.Graph) — Full access to all data plane resources',
+    );
+    expect(page).not.toContain('Service Account');
+
+    const granted = await request(ada, 'POST', '/projects/web/resources/graph/access', {
+      email: bob.email,
+      role_id: ROLE.graphViewer,
+    });
+    expect(granted.status).toBe(201);
+    expect((await granted.json()).assignment).toMatchObject({
+      role_id: ROLE.graphViewer,
+      role_name: 'Graph Viewer',
+    });
+  });
+
   it('works under /api/v1 with an API token, and a read-only token cannot grant', async () => {
     const { ada, bob } = await acme();
     const token = await apiTokenFor(t, ada);
