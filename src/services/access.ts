@@ -114,7 +114,7 @@ async function grantableRole(
     throw unprocessable([
       {
         pointer: '/role_id',
-        message: `no role "${roleId}" can be granted; choose one of ${roles.map((r) => r.role_id).join(', ')}`,
+        message: `no role "${roleId}" can be granted; choose one of ${roles.map((r) => `${r.role_id} (${r.display_name})`).join(', ')}`,
       },
     ]);
   }
