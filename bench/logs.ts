@@ -20,6 +20,7 @@ import { sql } from 'kysely';
 import { openPostgres } from '../src/db/dialects/node.ts';
 import { createLogPartitions, insertLogLinesAsValues, type NewLogLine } from '../src/db/logs.repository.ts';
 import { sha256Hex } from '../src/lib/crypto.ts';
+import { ROLE } from '../src/lib/roles.ts';
 import { utcDay } from '../src/services/logs/partitions.ts';
 import { searchLogs } from '../src/services/logs/search.ts';
 import type { AuthorizedScope } from '../src/services/rbac.ts';
@@ -49,7 +50,7 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 const database = await scratchDatabase('ktrlplane_bench_logs');
 const { token: apiToken } = await seedBenchTenant(database.db, {
   orgIds: ['bench-org'],
-  roleId: 'viewer',
+  roleId: ROLE.viewer,
   access: 'read',
 });
 await database.db

@@ -16,6 +16,7 @@
 import { Agent, createServer as createHttpServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
+import { ROLE } from '../src/lib/roles.ts';
 import { seedBenchTenant } from './lib/seed.ts';
 import { scratchDatabase, startServer } from './lib/server.ts';
 
@@ -176,5 +177,5 @@ try {
 /** The caller: a user owning five organizations, with a read-only API token. */
 async function seed() {
   const orgIds = Array.from({ length: 5 }, (_, i) => `bench-org-${i}`);
-  token = (await seedBenchTenant(database.db, { orgIds, roleId: 'owner', access: 'read' })).token;
+  token = (await seedBenchTenant(database.db, { orgIds, roleId: ROLE.owner, access: 'read' })).token;
 }

@@ -5,6 +5,7 @@
  * same run as the baseline. Runs against PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL).
  */
 import autocannon from 'autocannon';
+import { ROLE } from '../src/lib/roles.ts';
 import { seedBenchTenant } from './lib/seed.ts';
 import { scratchDatabase, startServer } from './lib/server.ts';
 
@@ -15,7 +16,7 @@ const PORT = 19_000 + Math.floor(Math.random() * 1000);
 const database = await scratchDatabase('ktrlplane_bench_perm');
 const { token } = await seedBenchTenant(database.db, {
   orgIds: ['bench-org'],
-  roleId: 'editor',
+  roleId: ROLE.editor,
   access: 'read-write',
 });
 await database.db

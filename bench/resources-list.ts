@@ -11,6 +11,7 @@ import { findActiveApiToken } from '../src/db/api-tokens.repository.ts';
 import { listResourcesInProject } from '../src/db/resources.repository.ts';
 import { normalisedPgTypes } from '../src/db/type-parsers.ts';
 import type { Database } from '../src/db/types.ts';
+import { ROLE } from '../src/lib/roles.ts';
 import { authorize } from '../src/services/rbac.ts';
 import { seedBenchTenant } from './lib/seed.ts';
 import { scratchDatabase, startServer } from './lib/server.ts';
@@ -22,7 +23,7 @@ const PORT = 19_000 + Math.floor(Math.random() * 1000);
 const database = await scratchDatabase('ktrlplane_bench_list');
 const { token, tokenHash } = await seedBenchTenant(database.db, {
   orgIds: ['bench-org'],
-  roleId: 'viewer',
+  roleId: ROLE.viewer,
   access: 'read',
 });
 await database.db

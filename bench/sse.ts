@@ -9,6 +9,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import pg from 'pg';
+import { ROLE } from '../src/lib/roles.ts';
 import { seedBenchTenant } from './lib/seed.ts';
 import { scratchDatabase, startServer } from './lib/server.ts';
 
@@ -24,7 +25,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const database = await scratchDatabase('ktrlplane_bench_sse');
 const { token } = await seedBenchTenant(database.db, {
   orgIds: ['bench-org'],
-  roleId: 'viewer',
+  roleId: ROLE.viewer,
   access: 'read',
 });
 await database.db

@@ -12,6 +12,7 @@
  */
 import { sql } from 'kysely';
 import pg from 'pg';
+import { ROLE } from '../src/lib/roles.ts';
 import { rollupUsage } from '../src/services/usage/rollup.ts';
 import { seedBenchTenant } from './lib/seed.ts';
 import { scratchDatabase, startServer } from './lib/server.ts';
@@ -66,7 +67,7 @@ const database = await scratchDatabase('ktrlplane_bench_usage');
 try {
   const tenant = await seedBenchTenant(database.db, {
     orgIds: ['bench-org'],
-    roleId: 'owner',
+    roleId: ROLE.owner,
     access: 'read-write',
   });
   await database.db

@@ -74,6 +74,7 @@ export async function seedDemo(deps: {
   await createProject(
     db,
     org,
+    { userId: user.user_id },
     { name: 'Playground', project_id: 'playground', description: 'Resources the operator simulator runs' },
     DEMO_ACTOR,
     clock.now(),

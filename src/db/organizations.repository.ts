@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { ROLE } from '../lib/roles.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import type { Database, Organization } from './types.ts';
 
@@ -51,7 +52,7 @@ export async function insertOrganization(
     .insertInto('ktrlplane.role_assignments')
     .values({
       user_id: creator.userId,
-      role_id: 'owner',
+      role_id: ROLE.owner,
       scope_type: 'organization',
       scope_id: org.org_id,
       expires_at: null,

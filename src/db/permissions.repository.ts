@@ -39,7 +39,8 @@ export async function actionsForUser(
 
 /**
  * A scope's chain and the user's actions on it in one round trip (the permission check runs on
- * every request). Null when the scope does not exist.
+ * every request). Null when the scope does not exist. `global: false` leaves out assignments at
+ * `global` scope, as the data planes' permission check always did (see routes/permissions.tsx).
  */
 export async function scopeWithActions(
   db: Kysely<Database>,
@@ -47,6 +48,7 @@ export async function scopeWithActions(
   type: TenantScopeType,
   id: string,
   now: Date,
+  options: { global: boolean } = { global: true },
 ): Promise<{ chain: ScopeChain; actions: string[] } | null> {
   const chainQuery =
     type === 'organization'
@@ -69,7 +71,7 @@ export async function scopeWithActions(
          JOIN ktrlplane.permissions perm ON perm.permission_id = rp.permission_id
         WHERE ra.user_id = ${userId}
           AND (ra.expires_at IS NULL OR ra.expires_at > ${now})
-          AND ((ra.scope_type = 'global' AND ra.scope_id = 'global')
+          AND ((${options.global}::boolean AND ra.scope_type = 'global' AND ra.scope_id = 'global')
             OR (ra.scope_type = 'organization' AND ra.scope_id = chain.org_id)
             OR (ra.scope_type = 'project' AND ra.scope_id = chain.project_id)
             OR (ra.scope_type = 'resource' AND ra.scope_id = chain.resource_id))) AS actions

@@ -1,4 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { ROLE } from '../lib/roles.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import type { Database, RoleAssignment, ScopeType, User } from './types.ts';
 
@@ -66,7 +67,20 @@ export interface RoleOption {
   name: string;
   display_name: string;
   description: string;
+  /** `control`: gates ktrlplane itself; `data`: what a data plane lets the holder do. */
+  plane: 'control' | 'data';
+  /** For data-plane roles, the resource types whose data planes read them (e.g. Konnektr.Graph). */
+  resource_types: string[];
 }
+
+/** The permissions' product for control-plane actions (production's name). */
+const CONTROL_PLANE = 'Konnektr.KtrlPlane';
+
+/**
+ * Resource type ids the data-plane permissions know under another name: ours was
+ * `Konnektr.DigitalTwins` before production's `Konnektr.Graph` (issue 14), and rows may still carry it.
+ */
+const DATA_PLANE_TYPE_OF: Record<string, string> = { 'Konnektr.DigitalTwins': 'Konnektr.Graph' };
 
 function listingQuery(db: Kysely<Database>) {
   return db
@@ -272,7 +286,7 @@ export async function lockUnexpiredOrganizationOwners(
     .select(['assignment_id', 'expires_at'])
     .where('scope_type', '=', 'organization')
     .where('scope_id', '=', scope.orgId)
-    .where('role_id', '=', 'owner')
+    .where('role_id', '=', ROLE.owner)
     .forUpdate()
     .execute();
   return rows.filter((row) => row.expires_at === null || row.expires_at.getTime() > now.getTime());
@@ -381,18 +395,65 @@ export async function searchGrantCandidates(
   return found;
 }
 
-/** Roles a granter may choose from: every role but hidden ones (service-account roles). */
-export async function listGrantableRoles(db: Kysely<Database>): Promise<RoleOption[]> {
-  const rows = await db
+/**
+ * Roles a granter may choose on `scope`, in production's display order: never the hidden ones
+ * (service-account roles; a command grants those), and on a resource only the data-plane roles of
+ * its type (a Graph role means nothing on a flow engine). On an organization or a project every
+ * data-plane role is offered: it applies to the resources of its type below.
+ */
+export async function listGrantableRoles(
+  db: Kysely<Database>,
+  scope: AuthorizedScope,
+): Promise<RoleOption[]> {
+  const [rows, resource] = await Promise.all([
+    db
+      .selectFrom('ktrlplane.roles as r')
+      .select([
+        'r.role_id',
+        'r.name',
+        'r.display_name',
+        'r.description',
+        sql<string[]>`coalesce((
+          SELECT array_agg(DISTINCT p.resource_type ORDER BY p.resource_type)
+            FROM ktrlplane.role_permissions rp
+            JOIN ktrlplane.permissions p ON p.permission_id = rp.permission_id
+           WHERE rp.role_id = r.role_id), '{}')`.as('types'),
+      ])
+      .where('r.is_hidden', '=', false)
+      .orderBy('r.display_order')
+      .orderBy('r.display_name')
+      .execute(),
+    scope.resourceId
+      ? db
+          .selectFrom('ktrlplane.resources')
+          .select('type')
+          .where('resource_id', '=', scope.resourceId)
+          .executeTakeFirst()
+      : undefined,
+  ]);
+  const roles = rows.map(({ types, ...row }): RoleOption => {
+    const dataTypes = types.filter((type) => type !== CONTROL_PLANE);
+    return { ...row, plane: dataTypes.length > 0 ? 'data' : 'control', resource_types: dataTypes };
+  });
+  if (scope.type !== 'resource' || !resource) return roles;
+  const type = DATA_PLANE_TYPE_OF[resource.type] ?? resource.type;
+  return roles.filter((role) => role.plane === 'control' || role.resource_types.includes(type));
+}
+
+/** A role by id or by name, hidden ones included (for the operator's grant command). */
+export async function findRole(
+  db: Kysely<Database>,
+  idOrName: string,
+): Promise<{ role_id: string; name: string; display_name: string; is_hidden: boolean } | undefined> {
+  return db
     .selectFrom('ktrlplane.roles')
-    .select(['role_id', 'name', 'display_name', 'description'])
-    .where('is_hidden', '=', false)
-    .orderBy('role_id')
-    .execute();
-  // Control-plane roles first, strongest first; then the rest (data-plane roles) by id.
-  const rank = (id: string) => {
-    const index = ['owner', 'editor', 'viewer'].indexOf(id);
-    return index === -1 ? 3 : index;
-  };
-  return rows.sort((a, b) => rank(a.role_id) - rank(b.role_id));
+    .select(['role_id', 'name', 'display_name', 'is_hidden'])
+    .where((eb) => eb.or([eb('role_id', '=', idOrName), eb('name', '=', idOrName)]))
+    .orderBy('display_order')
+    .executeTakeFirst();
+}
+
+/** Every role, hidden ones included, in display order (to list the choices of the grant command). */
+export async function listAllRoles(db: Kysely<Database>): Promise<Array<{ role_id: string; name: string }>> {
+  return db.selectFrom('ktrlplane.roles').select(['role_id', 'name']).orderBy('display_order').execute();
 }

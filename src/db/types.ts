@@ -287,13 +287,19 @@ export interface RolesTable {
   description: Generated<string>;
   is_system: Generated<boolean>;
   is_hidden: Generated<boolean>;
+  /** Where access pages list the role (production's order: 1–3 control plane, 20 Data Owner, 30+ per type). */
+  display_order: Generated<number>;
   created_at: CreatedAt;
+  updated_at: Generated<Date>;
 }
 
 export interface PermissionsTable {
   permission_id: string;
+  /** The product the action belongs to: `Konnektr.KtrlPlane` (control plane) or a data plane's type. */
+  resource_type: Generated<string>;
   action: string;
   description: Generated<string>;
+  created_at: Generated<Date>;
 }
 
 export interface RolePermissionsTable {

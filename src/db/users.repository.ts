@@ -98,3 +98,30 @@ export async function setPasswordHash(
     .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: passwordHash, updated_at: now }))
     .execute();
 }
+
+/**
+ * Makes sure the service account of an M2M client exists (its id is `<client id>@clients`, what its
+ * tokens name), without touching an existing row. A service account is never a platform admin, even
+ * on an empty installation.
+ */
+export async function ensureServiceAccount(
+  db: Kysely<Database>,
+  account: { user_id: string; name: string },
+): Promise<User> {
+  await db
+    .insertInto('ktrlplane.users')
+    .values({
+      user_id: account.user_id,
+      email: null,
+      name: account.name,
+      kind: 'service',
+      is_platform_admin: false,
+    })
+    .onConflict((oc) => oc.column('user_id').doNothing())
+    .execute();
+  return db
+    .selectFrom('ktrlplane.users')
+    .selectAll()
+    .where('user_id', '=', account.user_id)
+    .executeTakeFirstOrThrow();
+}

@@ -220,6 +220,7 @@ organizationsRoutes.post(
       const project = await createProject(
         db,
         scope,
+        currentPrincipal(c),
         parsed.data,
         c.get('auditActor'),
         clock.now(),

@@ -5,6 +5,7 @@ import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
 import { AppError } from '../lib/errors.ts';
 import { parseInput } from '../lib/input.ts';
+import { CHECK_ON_BEHALF_OF, ROLE } from '../lib/roles.ts';
 import { permissionCheckQuery, resourceListQuery } from '../schemas/permissions.ts';
 import { canonicalTypeId } from '../schemas/resource-types/type-ids.ts';
 import type { Principal } from '../services/principal.ts';
@@ -16,10 +17,18 @@ import { viewOfResource } from '../services/resources.ts';
  * - GET /permissions/check?scopeType=&scopeId=[&userId=] → {user_id, scope_type, scope_id, permissions}
  * - GET /resources?resource_type= → {resources: [...]}: every resource the caller can read, across
  *   projects (the Go service's shape, which the Graph Explorer reads).
+ *
+ * The check answers what the Go service it replaces answered for the same rows, because the Graph
+ * data plane (with its 5-minute cache) is written against that: the union of the actions of every
+ * unexpired assignment on the scope and on the scopes above it (organization → project →
+ * resource), control-plane and data-plane actions alike, and none from `global` assignments (those
+ * hold service-account permissions, never a user's). Asking about another user needs a service
+ * account (an M2M client: `gty: client-credentials`, `sub` `<client id>@clients`) holding
+ * check_permissions_on_behalf_of at global scope; anyone else gets 403, as in production.
+ * Differences, on purpose: a bad query answers 422 with pointers (production: 400), and no
+ * permissions answer `[]` (production: `null`, which the data plane also reads as none).
  */
 export const permissionsRoutes = new Hono<AppEnv>();
-
-const ON_BEHALF_OF = 'check_permissions_on_behalf_of';
 
 permissionsRoutes.get('/permissions/check', requireUser(), async (c) => {
   const { db, clock } = c.get('deps');
@@ -28,13 +37,18 @@ permissionsRoutes.get('/permissions/check', requireUser(), async (c) => {
   const now = clock.now();
   let subject: Principal = caller;
   if (query.userId && query.userId !== caller.userId) {
-    // Only a service account holding check_permissions_on_behalf_of at global/global may ask
-    // about someone else: a data plane checking the user who called it.
-    if (!(await effectiveActions(db, caller, 'global', now)).includes(ON_BEHALF_OF)) {
+    if (caller.kind !== 'service') {
       throw new AppError(
         403,
         'Forbidden',
-        'Checking another user’s permissions needs the Permission Checker role at global scope.',
+        'Only service accounts (M2M clients) can check permissions on behalf of other users; leave out userId to check your own.',
+      );
+    }
+    if (!(await effectiveActions(db, caller, 'global', now)).includes(CHECK_ON_BEHALF_OF)) {
+      throw new AppError(
+        403,
+        'Forbidden',
+        `This service account may not check permissions on behalf of users: it needs the Permission Checker role at global scope (npm run grant-role -- --client <client id> --role ${ROLE.permissionChecker} --scope global).`,
       );
     }
     const user = await findUserById(db, query.userId);
@@ -50,7 +64,7 @@ permissionsRoutes.get('/permissions/check', requireUser(), async (c) => {
       : { userId: query.userId, email: null, name: null, kind: 'user', isPlatformAdmin: false, via: 'oidc' };
   }
   // A scope that does not exist and one the subject has nothing on answer alike: an empty list.
-  const permissions = await actionsOn(db, subject, query.scopeType, query.scopeId, now);
+  const permissions = await actionsOn(db, subject, query.scopeType, query.scopeId, now, { global: false });
   return c.json({
     user_id: subject.userId,
     scope_type: query.scopeType,

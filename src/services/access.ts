@@ -25,6 +25,7 @@ import type { Database, RoleAssignment } from '../db/types.ts';
 import { findUserByEmail } from '../db/users.repository.ts';
 import type { Clock } from '../lib/clock.ts';
 import { conflict, notFound, unprocessable } from '../lib/errors.ts';
+import { ROLE } from '../lib/roles.ts';
 import type { ChangeAssignmentInput, GrantAccessInput } from '../schemas/access.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import { inviterOf, inviteToScope } from './invitations.ts';
@@ -73,7 +74,7 @@ export async function accessOverview(
   const [{ direct, inherited, names }, invitations, roles] = await Promise.all([
     listAssignmentsForScope(db, scope, now),
     listOpenInvitationsAtScope(db, scope, now),
-    listGrantableRoles(db),
+    listGrantableRoles(db, scope),
   ]);
   const name =
     scope.type === 'organization'
@@ -102,14 +103,18 @@ export async function accessOverview(
 }
 
 /** A role that may be granted, or a 422 on `/role_id` that lists the ones that may. */
-async function grantableRole(db: Kysely<Database>, roleId: string): Promise<RoleOption> {
-  const roles = await listGrantableRoles(db);
+async function grantableRole(
+  db: Kysely<Database>,
+  scope: AuthorizedScope,
+  roleId: string,
+): Promise<RoleOption> {
+  const roles = await listGrantableRoles(db, scope);
   const role = roles.find((candidate) => candidate.role_id === roleId);
   if (!role) {
     throw unprocessable([
       {
         pointer: '/role_id',
-        message: `no role "${roleId}" can be granted; choose one of ${roles.map((r) => r.role_id).join(', ')}`,
+        message: `no role "${roleId}" can be granted; choose one of ${roles.map((r) => `${r.role_id} (${r.display_name})`).join(', ')}`,
       },
     ]);
   }
@@ -148,7 +153,7 @@ export async function grantAccess(
   const now = deps.clock.now();
   const expiresAt = input.expires_at ?? null;
   assertFuture(expiresAt, now);
-  const role = await grantableRole(deps.db, input.role_id);
+  const role = await grantableRole(deps.db, scope, input.role_id);
   return deps.db.transaction().execute(async (trx): Promise<GrantResult> => {
     let userId: string | undefined;
     if (input.user_id !== undefined) {
@@ -236,7 +241,7 @@ function isUnexpiredOrganizationOwner(
 ): boolean {
   return (
     scope.type === 'organization' &&
-    assignment.role_id === 'owner' &&
+    assignment.role_id === ROLE.owner &&
     (assignment.expires_at === null || assignment.expires_at.getTime() > now.getTime())
   );
 }
@@ -251,7 +256,7 @@ export async function changeAssignment(
 ): Promise<AssignmentListing> {
   const now = deps.clock.now();
   assertFuture(input.expires_at, now);
-  if (input.role_id !== undefined) await grantableRole(deps.db, input.role_id);
+  if (input.role_id !== undefined) await grantableRole(deps.db, scope, input.role_id);
   return deps.db.transaction().execute(async (trx) => {
     const { assignment, otherOwners } = await assignmentForChange(trx, scope, assignmentId, now);
     const changes: { role_id?: string; expires_at?: Date | null } = {};
@@ -349,7 +354,7 @@ export async function assignmentRow(
 ): Promise<{ assignment: AssignmentListing; roles: RoleOption[] } | undefined> {
   const [assignment, roles] = await Promise.all([
     findAssignmentListing(db, scope, assignmentId, now),
-    listGrantableRoles(db),
+    listGrantableRoles(db, scope),
   ]);
   return assignment ? { assignment, roles } : undefined;
 }

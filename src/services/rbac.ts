@@ -48,15 +48,19 @@ export async function effectiveActions(
   return applyTokenLimits(principal, chain, await actionsForUser(db, principal.userId, chain, now));
 }
 
-/** What `principal` may do on a scope (one query); empty for scopes that do not exist. */
+/**
+ * What `principal` may do on a scope (one query); empty for scopes that do not exist. With
+ * `global: false`, assignments at global scope do not count (the data-plane permission check).
+ */
 export async function actionsOn(
   db: Kysely<Database>,
   principal: Principal,
   type: TenantScopeType,
   id: string,
   now: Date,
+  options: { global: boolean } = { global: true },
 ): Promise<string[]> {
-  const found = await scopeWithActions(db, principal.userId, type, id, now);
+  const found = await scopeWithActions(db, principal.userId, type, id, now, options);
   return found ? applyTokenLimits(principal, found.chain, found.actions) : [];
 }
 

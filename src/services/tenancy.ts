@@ -13,9 +13,11 @@ import {
   projectIdExists,
   updateProject,
 } from '../db/projects.repository.ts';
+import { grantRole } from '../db/role-assignments.repository.ts';
 import type { Database, Organization, Project } from '../db/types.ts';
 import { randomSuffix } from '../lib/crypto.ts';
 import { conflict, unprocessable } from '../lib/errors.ts';
+import { ROLE } from '../lib/roles.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import { enforceProjectLimit } from './billing/enforcement.ts';
 import type { BillingPolicy } from './billing/policy.ts';
@@ -58,6 +60,9 @@ async function pickId(
   }
   throw conflict('Could not find a free id; enter one.');
 }
+
+/** What the creator of a project holds on it (production's project creation assigns the same). */
+const CREATOR_ROLES = [ROLE.owner, ROLE.dataOwner];
 
 export async function createOrganization(
   db: Kysely<Database>,
@@ -151,9 +156,15 @@ export async function removeOrganization(
   });
 }
 
+/**
+ * Creates a project in the organization and, as production does, makes its creator Owner and Data
+ * Owner of it: the Graph data plane reads only data-plane roles, so without Data Owner the creator
+ * could manage the project's graphs but not read a twin in them.
+ */
 export async function createProject(
   db: Kysely<Database>,
   scope: AuthorizedScope<'organization'>,
+  creator: { userId: string },
   input: { name: string; project_id?: string | undefined; description: string },
   actor: AuditActor,
   now: Date,
@@ -174,6 +185,16 @@ export async function createProject(
       { project_id: projectId, name: input.name, description: input.description },
       now,
     );
+    for (const roleId of CREATOR_ROLES) {
+      await grantRole(trx, {
+        user_id: creator.userId,
+        role_id: roleId,
+        scope_type: 'project',
+        scope_id: projectId,
+        expires_at: null,
+        created_by: creator.userId,
+      });
+    }
     await recordAudit(
       trx,
       actor,
@@ -182,7 +203,7 @@ export async function createProject(
         targetType: 'project',
         targetId: projectId,
         orgId: scope.orgId,
-        after: { name: project.name, description: project.description },
+        after: { name: project.name, description: project.description, creator_roles: CREATOR_ROLES },
       },
       now,
     );

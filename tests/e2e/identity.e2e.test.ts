@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/db/dialects/node.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { databaseUrl } from '../helpers/pg-urls.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
@@ -146,7 +147,7 @@ describe('identity and tenancy in Chromium', () => {
       await owner.click('nav[aria-label=Sections] a:has-text("Access")');
       await owner.waitForURL(/\/organizations\/acme\/access$/);
       await owner.fill('#grant-email', 'carol@example.com');
-      await owner.selectOption('#grant-access select[name=role_id]', 'viewer');
+      await owner.selectOption('#grant-access select[name=role_id]', ROLE.viewer);
       await owner.click('#grant-access button:has-text("Grant access")');
       await owner.waitForSelector('text=carol@example.com');
       await owner.screenshot({ path: 'test-results/access-invited.png', fullPage: true });

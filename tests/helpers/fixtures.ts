@@ -88,6 +88,7 @@ export async function createProjectFor(
   return createProject(
     t.database.db,
     scope,
+    principal,
     { name, project_id: projectId, description: '' },
     systemActor,
     t.clock.now(),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   apiTokenFor,
   as,
@@ -68,26 +69,29 @@ describe('role assignments at each scope', () => {
 
   it('lists direct and inherited assignments with their source, and never offers the hidden role', async () => {
     const { ada, bob } = await acme();
-    await grant(t, bob, 'digitaltwins-viewer', 'resource', 'graph');
-    await grant(t, bob, 'editor', 'project', 'web');
+    await grant(t, bob, ROLE.graphViewer, 'resource', 'graph');
+    await grant(t, bob, ROLE.editor, 'project', 'web');
 
     const org = await listing(ada, '/organizations/acme/access');
     expect(org.assignments).toEqual([
-      expect.objectContaining({ email: 'ada@acme.example', role_id: 'owner', scope_type: 'organization' }),
+      expect.objectContaining({ email: 'ada@acme.example', role_id: ROLE.owner, scope_type: 'organization' }),
     ]);
     expect(org.inherited).toEqual([]);
     expect(org.can_manage).toBe(true);
     const roleIds = org.roles.map((role) => role.role_id);
-    expect(roleIds.slice(0, 3)).toEqual(['owner', 'editor', 'viewer']);
-    expect(roleIds).not.toContain('permission-checker');
+    expect(roleIds.slice(0, 3)).toEqual([ROLE.owner, ROLE.editor, ROLE.viewer]);
+    expect(roleIds).not.toContain(ROLE.permissionChecker);
 
     const resource = await listing(ada, '/projects/web/resources/graph/access');
     expect(resource.assignments.map((a) => [a.email, a.role_id])).toEqual([
-      ['bob@acme.example', 'digitaltwins-viewer'],
+      ['bob@acme.example', ROLE.graphViewer],
     ]);
+    // Ada created the project, so she also holds Owner and Data Owner on it (as production assigns).
     expect(resource.inherited.map((a) => [a.email, a.role_id, a.scope_type, a.scope_name])).toEqual([
-      ['ada@acme.example', 'owner', 'organization', 'Acme'],
-      ['bob@acme.example', 'editor', 'project', 'Web'],
+      ['ada@acme.example', ROLE.owner, 'organization', 'Acme'],
+      ['ada@acme.example', ROLE.dataOwner, 'project', 'Web'],
+      ['ada@acme.example', ROLE.owner, 'project', 'Web'],
+      ['bob@acme.example', ROLE.editor, 'project', 'Web'],
     ]);
 
     const page = await t.app.request('/projects/web/access', { headers: as(ada) });
@@ -99,7 +103,7 @@ describe('role assignments at each scope', () => {
     expect(html).toContain('id="grant-access"');
     expect(html).toContain('hx-patch="/projects/web/access/');
     expect(html).toContain('hx-delete="/projects/web/access/');
-    expect(html).not.toContain('permission-checker');
+    expect(html).not.toContain(ROLE.permissionChecker);
     expect(html).not.toMatch(/style=|onclick=|hx-on/);
 
     const fragment = await t.app.request('/projects/web/access', {
@@ -115,11 +119,11 @@ describe('role assignments at each scope', () => {
     const { ada, bob } = await acme();
     const granted = await request(ada, 'POST', '/projects/web/access', {
       email: 'BOB@acme.example',
-      role_id: 'viewer',
+      role_id: ROLE.viewer,
     });
     expect(granted.status).toBe(201);
     const { assignment } = (await granted.json()) as { assignment: Listing };
-    expect(assignment).toMatchObject({ user_id: bob.userId, role_id: 'viewer', scope_type: 'project' });
+    expect(assignment).toMatchObject({ user_id: bob.userId, role_id: ROLE.viewer, scope_type: 'project' });
 
     const page = await t.app.request('/projects/web/access', { headers: as(bob) });
     expect(page.status).toBe(200);
@@ -130,10 +134,10 @@ describe('role assignments at each scope', () => {
 
     const id = assignment.assignment_id;
     expect(
-      (await request(bob, 'POST', '/projects/web/access', { email: 'x@y.example', role_id: 'viewer' }))
+      (await request(bob, 'POST', '/projects/web/access', { email: 'x@y.example', role_id: ROLE.viewer }))
         .status,
     ).toBe(403);
-    expect((await request(bob, 'PATCH', `/projects/web/access/${id}`, { role_id: 'owner' })).status).toBe(
+    expect((await request(bob, 'PATCH', `/projects/web/access/${id}`, { role_id: ROLE.owner })).status).toBe(
       403,
     );
     expect((await request(bob, 'DELETE', `/projects/web/access/${id}`)).status).toBe(403);
@@ -154,7 +158,7 @@ describe('role assignments at each scope', () => {
     const tomorrow = new Date(t.clock.now().getTime() + DAY).toISOString().slice(0, 10);
     const res = await request(ada, 'POST', '/projects/web/access', {
       email: bob.email,
-      role_id: 'viewer',
+      role_id: ROLE.viewer,
       expires_at: tomorrow,
     });
     expect(res.status).toBe(201);
@@ -168,7 +172,7 @@ describe('role assignments at each scope', () => {
 
     const past = await request(ada, 'POST', '/projects/web/access', {
       email: bob.email,
-      role_id: 'viewer',
+      role_id: ROLE.viewer,
       expires_at: '2020-01-01',
     });
     expect(past.status).toBe(422);
@@ -182,7 +186,7 @@ describe('role assignments at each scope', () => {
 
     for (const [method, body] of [
       ['DELETE', undefined],
-      ['PATCH', { role_id: 'viewer' }],
+      ['PATCH', { role_id: ROLE.viewer }],
       ['PATCH', { expires_at: '2027-01-01' }],
     ] as const) {
       const res = await request(ada, method, `/organizations/acme/access/${id}`, body);
@@ -200,14 +204,14 @@ describe('role assignments at each scope', () => {
     expect(row).toContain('last Owner');
 
     // An expired second Owner does not count.
-    await grant(t, bob, 'owner', 'organization', 'acme', new Date(t.clock.now().getTime() - DAY));
+    await grant(t, bob, ROLE.owner, 'organization', 'acme', new Date(t.clock.now().getTime() - DAY));
     expect((await request(ada, 'DELETE', `/organizations/acme/access/${id}`)).status).toBe(409);
 
     // With another unexpired Owner, the first may step down.
-    await grant(t, bob, 'owner', 'organization', 'acme');
-    const demoted = await request(ada, 'PATCH', `/organizations/acme/access/${id}`, { role_id: 'editor' });
+    await grant(t, bob, ROLE.owner, 'organization', 'acme');
+    const demoted = await request(ada, 'PATCH', `/organizations/acme/access/${id}`, { role_id: ROLE.editor });
     expect(demoted.status).toBe(200);
-    expect((await demoted.json()).assignment.role_id).toBe('editor');
+    expect((await demoted.json()).assignment.role_id).toBe(ROLE.editor);
     expect(await auditActions()).toContain('access.changed');
     const [bobsOwner] = (await listing(bob, '/organizations/acme/access')).assignments.filter(
       (a) => a.user_id === bob.userId,
@@ -219,27 +223,27 @@ describe('role assignments at each scope', () => {
 
   it('changes role and expiry in place, and refuses unknown or hidden roles with 422 on /role_id', async () => {
     const { ada, bob } = await acme();
-    const { id } = await grant(t, bob, 'viewer', 'project', 'web').then((a) => ({ id: a.assignment_id }));
+    const { id } = await grant(t, bob, ROLE.viewer, 'project', 'web').then((a) => ({ id: a.assignment_id }));
 
     const htmx = await t.app.request(`/projects/web/access/${id}`, {
       method: 'PATCH',
       headers: as(ada, { 'HX-Request': 'true', 'Content-Type': 'application/x-www-form-urlencoded' }),
-      body: 'role_id=editor',
+      body: `role_id=${ROLE.editor}`,
     });
     expect(htmx.status).toBe(200);
     const row = await htmx.text();
     expect(row).toMatch(/^<tr id="assignment-/);
-    expect(row).toMatch(/<option value="editor" selected/);
+    expect(row).toContain(`<option value="${ROLE.editor}" selected`);
 
     const expiry = await request(ada, 'PATCH', `/projects/web/access/${id}`, { expires_at: '2027-03-01' });
     expect((await expiry.json()).assignment).toMatchObject({
-      role_id: 'editor',
+      role_id: ROLE.editor,
       expires_at: '2027-03-01T00:00:00.000Z',
     });
     const cleared = await request(ada, 'PATCH', `/projects/web/access/${id}`, { expires_at: null });
     expect((await cleared.json()).assignment.expires_at).toBeNull();
 
-    for (const role of ['no-such-role', 'permission-checker']) {
+    for (const role of ['no-such-role', ROLE.permissionChecker]) {
       const res = await request(ada, 'PATCH', `/projects/web/access/${id}`, { role_id: role });
       expect(res.status).toBe(422);
       expect((await res.json()).errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/role_id']);
@@ -252,10 +256,10 @@ describe('role assignments at each scope', () => {
 
   it('touches only assignments of the scope in the path', async () => {
     const { ada, bob } = await acme();
-    const onProject = await grant(t, bob, 'viewer', 'project', 'web');
+    const onProject = await grant(t, bob, ROLE.viewer, 'project', 'web');
     const id = onProject.assignment_id;
     expect(
-      (await request(ada, 'PATCH', `/organizations/acme/access/${id}`, { role_id: 'editor' })).status,
+      (await request(ada, 'PATCH', `/organizations/acme/access/${id}`, { role_id: ROLE.editor })).status,
     ).toBe(404);
     expect((await request(ada, 'DELETE', `/organizations/acme/access/${id}`)).status).toBe(404);
     expect((await request(ada, 'DELETE', `/projects/web/resources/graph/access/${id}`)).status).toBe(404);
@@ -263,9 +267,10 @@ describe('role assignments at each scope', () => {
       (await request(ada, 'DELETE', '/projects/web/access/00000000-0000-4000-8000-000000000000')).status,
     ).toBe(404);
     expect((await request(ada, 'DELETE', '/projects/web/access/not-a-uuid')).status).toBe(404);
-    expect((await listing(ada, '/projects/web/access')).assignments.map((a) => a.assignment_id)).toEqual([
-      id,
-    ]);
+    const bobs = (await listing(ada, '/projects/web/access')).assignments.filter(
+      (a) => a.user_id === bob.userId,
+    );
+    expect(bobs.map((a) => a.assignment_id)).toEqual([id]);
   });
 
   it('checks that a resource belongs to the project in its path', async () => {
@@ -277,7 +282,7 @@ describe('role assignments at each scope', () => {
       (
         await request(ada, 'POST', '/projects/other/resources/graph/access', {
           email: 'a@b.example',
-          role_id: 'viewer',
+          role_id: ROLE.viewer,
         })
       ).status,
     ).toBe(404);
@@ -287,21 +292,25 @@ describe('role assignments at each scope', () => {
     const { ada, bob } = await acme();
     const stranger = await signUpUser(t, 'stranger@elsewhere.example');
     expect(
-      (await request(ada, 'POST', '/organizations/acme/access', { user_id: bob.userId, role_id: 'viewer' }))
-        .status,
+      (
+        await request(ada, 'POST', '/organizations/acme/access', {
+          user_id: bob.userId,
+          role_id: ROLE.viewer,
+        })
+      ).status,
     ).toBe(404);
     expect(
       (
         await request(ada, 'POST', '/organizations/acme/access', {
           user_id: 'local|nobody',
-          role_id: 'viewer',
+          role_id: ROLE.viewer,
         })
       ).status,
     ).toBe(404);
-    await grant(t, bob, 'digitaltwins-viewer', 'resource', 'graph');
+    await grant(t, bob, ROLE.graphViewer, 'resource', 'graph');
     const res = await request(ada, 'POST', '/organizations/acme/access', {
       user_id: bob.userId,
-      role_id: 'editor',
+      role_id: ROLE.editor,
     });
     expect(res.status).toBe(201);
     expect((await res.json()).assignment).toMatchObject({ user_id: bob.userId, scope_type: 'organization' });
@@ -309,21 +318,21 @@ describe('role assignments at each scope', () => {
       (
         await request(ada, 'POST', '/organizations/acme/access', {
           user_id: stranger.userId,
-          role_id: 'viewer',
+          role_id: ROLE.viewer,
         })
       ).status,
     ).toBe(404);
     const both = await request(ada, 'POST', '/organizations/acme/access', {
       user_id: bob.userId,
       email: bob.email,
-      role_id: 'viewer',
+      role_id: ROLE.viewer,
     });
     expect(both.status).toBe(422);
   });
 
   it('user search finds members by part of their email or name, and anyone else only by exact email', async () => {
     const { ada, bob } = await acme();
-    await grant(t, bob, 'viewer', 'project', 'web');
+    await grant(t, bob, ROLE.viewer, 'project', 'web');
     const outsider = await signUpUser(t, 'carol@other.example', 'Carol Outsider');
     const search = async (q: string) => {
       const res = await request(ada, 'GET', `/projects/web/access/candidates?q=${encodeURIComponent(q)}`);
@@ -353,7 +362,9 @@ describe('role assignments at each scope', () => {
         headers: as(ada, { 'Content-Type': 'application/x-www-form-urlencoded', ...headers }),
         body,
       });
-    const fragment = await form('email=not-an-email&role_id=viewer&expires_at=', { 'HX-Request': 'true' });
+    const fragment = await form(`email=not-an-email&role_id=${ROLE.viewer}&expires_at=`, {
+      'HX-Request': 'true',
+    });
     expect(fragment.status).toBe(422);
     const html = await fragment.text();
     expect(html).toMatch(/^<form id="grant-access"/);
@@ -364,25 +375,25 @@ describe('role assignments at each scope', () => {
     expect(unknownRole.status).toBe(422);
     expect(await unknownRole.text()).toContain('no role &quot;nope&quot; can be granted');
 
-    const page = await form('email=&role_id=viewer');
+    const page = await form(`email=&role_id=${ROLE.viewer}`);
     expect(page.status).toBe(422);
     const pageHtml = await page.text();
     expect(pageHtml).toContain('<!DOCTYPE html>');
     expect(pageHtml).toContain('Access to Web');
 
-    const ok = await form('email=bob%40acme.example&role_id=viewer&expires_at=');
+    const ok = await form(`email=bob%40acme.example&role_id=${ROLE.viewer}&expires_at=`);
     expect(ok.status).toBe(303);
     expect(ok.headers.get('Location')).toBe('/projects/web/access');
-    const okHtmx = await form('email=new%40person.example&role_id=viewer', { 'HX-Request': 'true' });
+    const okHtmx = await form(`email=new%40person.example&role_id=${ROLE.viewer}`, { 'HX-Request': 'true' });
     expect(okHtmx.headers.get('HX-Redirect')).toBe('/projects/web/access');
   });
 
   it("another organization's owner gets 404 on every access route of this one, in JSON, fragment and HTML", async () => {
     const { ada, bob } = await acme();
-    const bobsGrant = await grant(t, bob, 'viewer', 'project', 'web');
+    const bobsGrant = await grant(t, bob, ROLE.viewer, 'project', 'web');
     const invited = await request(ada, 'POST', '/projects/web/access', {
       email: 'new@person.example',
-      role_id: 'viewer',
+      role_id: ROLE.viewer,
     });
     const invitationId = ((await invited.json()) as { invitation: { invitation_id: string } }).invitation
       .invitation_id;
@@ -400,9 +411,9 @@ describe('role assignments at each scope', () => {
     ] as const) {
       routes.push(
         ['GET', `${base}/access`, undefined],
-        ['POST', `${base}/access`, 'email=m%40evil.example&role_id=owner'],
+        ['POST', `${base}/access`, `email=m%40evil.example&role_id=${ROLE.owner}`],
         ['GET', `${base}/access/candidates?q=a`, undefined],
-        ['PATCH', `${base}/access/${assignmentId}`, 'role_id=owner'],
+        ['PATCH', `${base}/access/${assignmentId}`, `role_id=${ROLE.owner}`],
         ['DELETE', `${base}/access/${assignmentId}`, undefined],
         ['POST', `${base}/access/invitations/${invitationId}/resend`, ''],
         ['DELETE', `${base}/access/invitations/${invitationId}`, undefined],
@@ -450,11 +461,88 @@ describe('role assignments at each scope', () => {
       expect((await t.app.request(path, { headers: as(ada, { 'HX-Request': 'true' }) })).status).toBe(200);
       expect((await t.app.request(path, { headers: as(ada) })).status).toBe(200);
     }
-    // Nothing changed.
-    expect((await listing(ada, '/projects/web/access')).assignments.map((a) => a.role_id)).toEqual([
-      'viewer',
-    ]);
+    // Nothing changed: Bob's Viewer, and Ada's Owner and Data Owner from creating the project.
+    expect(
+      (await listing(ada, '/projects/web/access')).assignments.map((a) => [a.user_id, a.role_id]).sort(),
+    ).toEqual(
+      [
+        [ada.userId, ROLE.dataOwner],
+        [ada.userId, ROLE.owner],
+        [bob.userId, ROLE.viewer],
+      ].sort(),
+    );
     expect((await listing(ada, '/projects/web/access')).invitations).toHaveLength(1);
+  });
+
+  it('offers data-plane roles with their descriptions, on a resource only those of its type, never hidden ones', async () => {
+    const { ada, bob } = await acme();
+    await createResourceRow(t, 'web', 'flows', 'Konnektr.Flows');
+    type Role = {
+      role_id: string;
+      display_name: string;
+      description: string;
+      plane: string;
+      resource_types: string[];
+    };
+    const rolesAt = async (path: string) => (await listing(ada, path)).roles as Role[];
+
+    const project = await rolesAt('/projects/web/access');
+    expect(project.map((role) => role.role_id)).toEqual([
+      ROLE.owner,
+      ROLE.editor,
+      ROLE.viewer,
+      ROLE.dataOwner,
+      ROLE.graphOwner,
+      ROLE.graphViewer,
+    ]);
+    expect(project.find((role) => role.role_id === ROLE.graphViewer)).toEqual({
+      role_id: ROLE.graphViewer,
+      name: 'Konnektr.Graph.Viewer',
+      display_name: 'Graph Viewer',
+      description: 'Read-only access to Graph application',
+      plane: 'data',
+      resource_types: ['Konnektr.Graph'],
+    });
+    expect(project.find((role) => role.role_id === ROLE.owner)).toMatchObject({
+      plane: 'control',
+      resource_types: [],
+    });
+    expect((await rolesAt('/projects/web/resources/graph/access')).map((role) => role.role_id)).toEqual(
+      project.map((role) => role.role_id),
+    );
+    // A flow engine has no data-plane roles (yet): a Graph role is refused there.
+    expect((await rolesAt('/projects/web/resources/flows/access')).map((role) => role.role_id)).toEqual([
+      ROLE.owner,
+      ROLE.editor,
+      ROLE.viewer,
+    ]);
+    const onFlows = await request(ada, 'POST', '/projects/web/resources/flows/access', {
+      email: bob.email,
+      role_id: ROLE.graphViewer,
+    });
+    expect(onFlows.status).toBe(422);
+    expect((await onFlows.json()).errors[0].pointer).toBe('/role_id');
+
+    const page = await (
+      await t.app.request('/projects/web/resources/graph/access', { headers: as(ada) })
+    ).text();
+    expect(page).toContain(
+      `<option value="${ROLE.graphViewer}">Graph Viewer (data plane: Konnektr.Graph) — Read-only access to Graph application</option>`,
+    );
+    expect(page).toContain(
+      'Data Owner (data plane: Konnektr.Graph) — Full access to all data plane resources',
+    );
+    expect(page).not.toContain('Service Account');
+
+    const granted = await request(ada, 'POST', '/projects/web/resources/graph/access', {
+      email: bob.email,
+      role_id: ROLE.graphViewer,
+    });
+    expect(granted.status).toBe(201);
+    expect((await granted.json()).assignment).toMatchObject({
+      role_id: ROLE.graphViewer,
+      role_name: 'Graph Viewer',
+    });
   });
 
   it('works under /api/v1 with an API token, and a read-only token cannot grant', async () => {
@@ -463,7 +551,7 @@ describe('role assignments at each scope', () => {
     const res = await t.app.request('/api/v1/projects/web/access', {
       method: 'POST',
       headers: bearer(token),
-      body: JSON.stringify({ email: bob.email, role_id: 'editor' }),
+      body: JSON.stringify({ email: bob.email, role_id: ROLE.editor }),
     });
     expect(res.status).toBe(201);
     const readOnly = await apiTokenFor(t, ada, { access: 'read' });
@@ -473,7 +561,7 @@ describe('role assignments at each scope', () => {
     const denied = await t.app.request('/api/v1/projects/web/access', {
       method: 'POST',
       headers: bearer(readOnly),
-      body: JSON.stringify({ email: bob.email, role_id: 'owner' }),
+      body: JSON.stringify({ email: bob.email, role_id: ROLE.owner }),
     });
     expect(denied.status).toBe(403);
   });
@@ -483,7 +571,7 @@ describe('role assignments at each scope', () => {
     const res = await t.app.request('/projects/web/access', {
       method: 'POST',
       headers: { Cookie: ada.cookie, 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ email: bob.email, role_id: 'viewer' }),
+      body: JSON.stringify({ email: bob.email, role_id: ROLE.viewer }),
     });
     expect(res.status).toBe(403);
     expect(ORIGIN).toBe('http://localhost');

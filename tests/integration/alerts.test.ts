@@ -8,6 +8,7 @@ import { evaluateAlertsJob } from '../../src/jobs/evaluate-alerts.ts';
 import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
 import { isPrivateAddress, outboundTargetRefusal } from '../../src/lib/outbound-target.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { ensureLogPartitions, forgetLogPartitions } from '../../src/services/logs/partitions.ts';
 import {
   apiTokenFor,
@@ -333,7 +334,7 @@ describe('alerts', () => {
     expect((await api('/alerts', { method: 'POST', json: degradedRule([]) })).status).toBe(409);
 
     const viewer = await signUpUser(t, 'vic@example.com');
-    await grant(t, viewer, 'viewer', 'project', 'web');
+    await grant(t, viewer, ROLE.viewer, 'project', 'web');
     expect((await t.app.request('/projects/web/alerts', { headers: asJson(viewer) })).status).toBe(200);
     const denied = await t.app.request('/projects/web/alerts', {
       method: 'POST',

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { insertAuditEvent } from '../../src/db/audit.repository.ts';
 import type { AuditEventsTable } from '../../src/db/types.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { encodeAuditCursor } from '../../src/schemas/audit.ts';
 import {
   apiTokenFor,
@@ -223,8 +224,8 @@ describe('organization audit log', () => {
     const { alice } = await twoTenants();
     const viewer = await signUpUser(t, 'viewer@example.com');
     const editor = await signUpUser(t, 'editor@example.com');
-    await grant(t, viewer, 'viewer', 'organization', 'acme');
-    await grant(t, editor, 'editor', 'organization', 'acme');
+    await grant(t, viewer, ROLE.viewer, 'organization', 'acme');
+    await grant(t, editor, ROLE.editor, 'organization', 'acme');
     for (const user of [viewer, editor]) {
       const json = await t.app.request('/organizations/acme/audit', { headers: asJson(user) });
       expect(json.status).toBe(403);

@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { enforceBillingGraceJob, reconcileBillingJob } from '../../src/jobs/reconcile-billing.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { plans } from '../../src/schemas/plans.ts';
 import { meterEventName, stripeCatalogue } from '../../src/services/billing/catalogue.ts';
 import { costOf } from '../../src/services/billing/cost.ts';
@@ -395,7 +396,7 @@ describe('billing with Stripe', () => {
     expect(portal.status).toBe(201);
     expect(((await portal.json()) as { url: string }).url.startsWith(stripeLocal.url)).toBe(true);
     const vic = await signUpUser(t, 'vic@example.com');
-    await grant(t, vic, 'viewer', 'organization', 'acme');
+    await grant(t, vic, ROLE.viewer, 'organization', 'acme');
     expect((await t.app.request('/organizations/acme/billing', { headers: asJson(vic) })).status).toBe(200);
     for (const path of ['portal', 'checkout', 'cancel', 'resume', 'change']) {
       const res = await t.app.request(`/organizations/acme/billing/${path}`, {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   apiTokenFor,
   as,
@@ -74,7 +75,7 @@ describe('cross-tenant isolation', () => {
       .values({
         token_hash: 'not-a-real-token-hash',
         email: 'carol@example.com',
-        role_id: 'viewer',
+        role_id: ROLE.viewer,
         scope_type: 'organization',
         scope_id: 'org-a',
         org_id: 'org-a',

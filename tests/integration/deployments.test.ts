@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishDeploymentsJob } from '../../src/jobs/finish-deployments.ts';
 import { probeHealthJob } from '../../src/jobs/probe-health.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   apiTokenFor,
   as,
@@ -239,7 +240,7 @@ describe('deployments', () => {
     expect(undeploy.headers.get('Location')).toBe('/resources/flow/deployment');
 
     const vic = await signUpUser(t, 'vic@example.com');
-    await grant(t, vic, 'viewer', 'project', 'web');
+    await grant(t, vic, ROLE.viewer, 'project', 'web');
     const viewerPage = await (await t.app.request('/resources/flow/deployment', { headers: as(vic) })).text();
     expect(viewerPage).not.toContain('/undeploy');
     const forbidden = await t.app.request('/resources/flow/deploy', {

@@ -5,6 +5,7 @@ import { createApp } from '../../src/app.ts';
 import { createDeliverMailJob, deliverMailJob } from '../../src/jobs/deliver-mail.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
 import { sha256Hex } from '../../src/lib/crypto.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { invitationsRoutes } from '../../src/routes/invitations.tsx';
 import { mailTransportFor } from '../../src/services/mail.ts';
 import {
@@ -33,7 +34,7 @@ describe('invitations by email', () => {
     return { ada };
   }
 
-  async function invite(owner: TestUser, email: string, roleId = 'viewer', path = '/projects/web/access') {
+  async function invite(owner: TestUser, email: string, roleId: string = ROLE.viewer, path = '/projects/web/access') {
     const res = await t.app.request(path, {
       method: 'POST',
       headers: asJson(owner),
@@ -76,7 +77,7 @@ describe('invitations by email', () => {
   it('an unknown email gets an invitation and an email; only the token’s hash is stored', async () => {
     const { ada } = await acme();
     const { invitation } = await invite(ada, 'New@Person.example');
-    expect(invitation).toMatchObject({ email: 'new@person.example', role_id: 'viewer' });
+    expect(invitation).toMatchObject({ email: 'new@person.example', role_id: ROLE.viewer });
     expect(JSON.stringify(invitation)).not.toMatch(/token/);
 
     const mails = await outbox();
@@ -111,7 +112,7 @@ describe('invitations by email', () => {
 
   it('the invitation link shows who invited you to what, with sign-up and sign-in links', async () => {
     const { ada } = await acme();
-    await invite(ada, 'new@person.example', 'editor');
+    await invite(ada, 'new@person.example', ROLE.editor);
     const token = await tokenFor('new@person.example');
 
     const page = await app().request(`/invitations/${token}`);
@@ -128,7 +129,7 @@ describe('invitations by email', () => {
     expect(await json.json()).toMatchObject({
       invitation: {
         email: 'new@person.example',
-        role_id: 'editor',
+        role_id: ROLE.editor,
         scope_type: 'project',
         scope_id: 'web',
         scope_name: 'Web',
@@ -159,9 +160,9 @@ describe('invitations by email', () => {
     await invite(ada, 'new@person.example');
     const token = await tokenFor('new@person.example');
     const body = await signUpWith('NEW@person.example', token);
-    expect(body.invitation).toMatchObject({ scopeType: 'project', scopeId: 'web', roleId: 'viewer' });
+    expect(body.invitation).toMatchObject({ scopeType: 'project', scopeId: 'web', roleId: ROLE.viewer });
     expect(await assignmentsOf(body.user.user_id)).toEqual([
-      { role_id: 'viewer', scope_type: 'project', scope_id: 'web' },
+      { role_id: ROLE.viewer, scope_type: 'project', scope_id: 'web' },
     ]);
     expect((await app().request(`/invitations/${token}`)).status).toBe(404);
     const list = await t.app.request('/projects/web/access', { headers: asJson(ada) });
@@ -183,7 +184,7 @@ describe('invitations by email', () => {
     });
     expect(res.status).toBe(200);
     expect(await assignmentsOf(late.userId)).toEqual([
-      { role_id: 'viewer', scope_type: 'project', scope_id: 'web' },
+      { role_id: ROLE.viewer, scope_type: 'project', scope_id: 'web' },
     ]);
   });
 
@@ -236,7 +237,7 @@ describe('invitations by email', () => {
       body: JSON.stringify({ email: 'new@person.example', password: 'a long passphrase', invitation: third }),
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).invitation).toMatchObject({ roleId: 'viewer' });
+    expect((await res.json()).invitation).toMatchObject({ roleId: ROLE.viewer });
 
     // The htmx resend answers the invitation's row.
     await invite(ada, 'other@person.example');
@@ -268,7 +269,7 @@ describe('invitations by email', () => {
     const { invitation: onOrg } = await invite(
       ada,
       'org@person.example',
-      'viewer',
+      ROLE.viewer,
       '/organizations/acme/access',
     );
     expect(

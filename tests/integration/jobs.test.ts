@@ -6,6 +6,7 @@ import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
 import type { Job } from '../../src/jobs/job.ts';
 import { jobs } from '../../src/jobs/registry.ts';
 import { runJob } from '../../src/jobs/run-job.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { useTestApp } from '../helpers/test-app.ts';
 import { usingPostgresServer } from '../helpers/test-database.ts';
 
@@ -19,10 +20,10 @@ describe('jobs', () => {
     const now = t.clock.now().getTime();
     const day = 86_400_000;
     const assignments: Array<[string, string, Date | null]> = [
-      ['old', 'owner', new Date(now - 31 * day)],
-      ['recent', 'editor', new Date(now - 2 * day)],
-      ['future', 'viewer', new Date(now + day)],
-      ['forever', 'digitaltwins-owner', null],
+      ['old', ROLE.owner, new Date(now - 31 * day)],
+      ['recent', ROLE.editor, new Date(now - 2 * day)],
+      ['future', ROLE.viewer, new Date(now + day)],
+      ['forever', ROLE.graphOwner, null],
     ];
     for (const [scope, role, expires] of assignments) {
       await db

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import { countLogLines } from '../../src/services/logs/query.ts';
 import { authorize } from '../../src/services/rbac.ts';
 import {
@@ -372,7 +373,7 @@ describe('log search, context, saved searches, downloads and live tail', () => {
     expect(await tail.text()).toContain('x-data="logTail"');
 
     const rita = await signUpUser(t, 'rita@example.com');
-    await grant(t, rita, 'viewer', 'resource', 'api');
+    await grant(t, rita, ROLE.viewer, 'resource', 'api');
     const ritaPage = await t.app.request('/projects/web/resources/api/logs?range=15m', { headers: as(rita) });
     expect(ritaPage.status).toBe(200);
     expect(await ritaPage.text()).not.toContain('Save search');

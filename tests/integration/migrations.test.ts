@@ -28,7 +28,7 @@ describe('migrations', () => {
         const applied = results.flatMap((result) => result.applied).sort();
         expect(applied).toEqual(Object.keys(migrations).sort());
         const roles = await sql<{ n: number }>`SELECT count(*) AS n FROM ktrlplane.roles`.execute(a.db);
-        expect(roles.rows[0]?.n).toBe(7);
+        expect(roles.rows[0]?.n).toBe(8);
       } finally {
         await a.close();
         await b.close();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/transaction.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { notify } from '../../src/services/notifications.ts';
 import {
   apiTokenFor,
@@ -36,8 +37,8 @@ describe('in-app notifications', () => {
     await createOrgFor(t, ada, 'Acme', 'acme');
     await createProjectFor(t, ada, 'acme', 'Web', 'web');
     await createOrgFor(t, dan, 'Dans', 'dans');
-    await grant(t, bea, 'viewer', 'organization', 'acme');
-    await grant(t, cyd, 'editor', 'project', 'web');
+    await grant(t, bea, ROLE.viewer, 'organization', 'acme');
+    await grant(t, cyd, ROLE.editor, 'project', 'web');
     return { ada, bea, cyd, dan };
   }
 

@@ -6,6 +6,7 @@ import { insertInvitation } from '../../src/db/invitations.repository.ts';
 import type { AppEnv } from '../../src/lib/app-env.ts';
 import { currentPrincipal } from '../../src/lib/auth-middleware.ts';
 import { randomToken, sha256Hex } from '../../src/lib/crypto.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { verifyAccessToken } from '../../src/services/oidc.ts';
 import { createOrgFor, signUpUser } from '../helpers/fixtures.ts';
 import {
@@ -256,7 +257,7 @@ describe('OIDC', () => {
       await insertInvitation(t.database.db, {
         token_hash: await sha256Hex(token),
         email: 'carol@example.test',
-        role_id: 'viewer',
+        role_id: ROLE.viewer,
         scope_type: 'organization',
         scope_id: org.org_id,
         org_id: org.org_id,
@@ -273,7 +274,7 @@ describe('OIDC', () => {
         .select(['role_id', 'scope_id'])
         .where('user_id', '=', 'auth0|carol')
         .executeTakeFirstOrThrow();
-      expect(assignment).toEqual({ role_id: 'viewer', scope_id: org.org_id });
+      expect(assignment).toEqual({ role_id: ROLE.viewer, scope_id: org.org_id });
     });
 
     it('uses a state once: replaying the callback answers a page that says to start again', async () => {

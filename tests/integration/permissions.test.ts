@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   apiTokenFor,
   bearer,
@@ -21,8 +22,8 @@ describe('data-plane endpoints', () => {
     await createProjectFor(t, ada, 'acme', 'Web', 'web');
     await createResourceRow(t, 'web', 'graph');
     await createResourceRow(t, 'web', 'flows', 'Konnektr.Flows');
-    await grant(t, bob, 'digitaltwins-viewer', 'resource', 'graph');
-    await grant(t, checker, 'permission-checker', 'global', 'global');
+    await grant(t, bob, ROLE.graphViewer, 'resource', 'graph');
+    await grant(t, checker, ROLE.permissionChecker, 'global', 'global');
     return { ada, bob, checker };
   }
 
@@ -37,7 +38,23 @@ describe('data-plane endpoints', () => {
       user_id: ada.userId,
       scope_type: 'resource',
       scope_id: 'graph',
-      permissions: ['delete', 'manage_access', 'manage_billing', 'read', 'usage/report', 'write'],
+      // Ada created the project: Owner and Data Owner on it, as production assigns.
+      permissions: [
+        'delete',
+        'digitaltwins/*',
+        'digitaltwins/relationships/*',
+        'jobs/*',
+        'jobs/deletions/*',
+        'jobs/imports/*',
+        'manage_access',
+        'manage_billing',
+        'mcp/*',
+        'models/*',
+        'query/*',
+        'read',
+        'usage/report',
+        'write',
+      ],
     });
     const bobToken = await apiTokenFor(t, bob);
     const bobs = await (
@@ -48,7 +65,8 @@ describe('data-plane endpoints', () => {
     expect(bobs.permissions).toEqual([
       'digitaltwins/read',
       'digitaltwins/relationships/read',
-      'jobs/read',
+      'jobs/deletions/read',
+      'jobs/imports/read',
       'models/read',
       'query/action',
     ]);
@@ -66,21 +84,20 @@ describe('data-plane endpoints', () => {
     expect(unknown.permissions).toEqual([]);
   });
 
-  it('lets only the permission-checker service account ask on behalf of another user', async () => {
+  it('lets only a service account holding the checker role ask on behalf of another user', async () => {
     const { bob, checker, ada } = await world();
-    const checkerToken = await apiTokenFor(t, checker);
-    const onBehalf = await t.app.request(
-      `/api/v1/permissions/check?scopeType=resource&scopeId=graph&userId=${encodeURIComponent(bob.userId)}`,
-      { headers: bearer(checkerToken) },
-    );
+    const path = `/api/v1/permissions/check?scopeType=resource&scopeId=graph&userId=${encodeURIComponent(bob.userId)}`;
+    // A person's account with the checker role is still not a service account (as in production).
+    expect((await t.app.request(path, { headers: bearer(await apiTokenFor(t, checker)) })).status).toBe(403);
+    await t.database.db
+      .updateTable('ktrlplane.users')
+      .set({ kind: 'service' })
+      .where('user_id', '=', checker.userId)
+      .execute();
+    const onBehalf = await t.app.request(path, { headers: bearer(await apiTokenFor(t, checker)) });
     expect(onBehalf.status).toBe(200);
     expect((await onBehalf.json()).user_id).toBe(bob.userId);
-    const adaToken = await apiTokenFor(t, ada);
-    const refused = await t.app.request(
-      `/api/v1/permissions/check?scopeType=resource&scopeId=graph&userId=${encodeURIComponent(bob.userId)}`,
-      { headers: bearer(adaToken) },
-    );
-    expect(refused.status).toBe(403);
+    expect((await t.app.request(path, { headers: bearer(await apiTokenFor(t, ada)) })).status).toBe(403);
   });
 
   it('validates the query and requires a credential', async () => {

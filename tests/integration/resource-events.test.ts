@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { LISTEN_APPLICATION_NAME } from '../../src/db/notifications.ts';
 import { sseConnections } from '../../src/lib/metrics.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   DEFAULT_STREAM_OPTIONS,
   PollingEventSource,
@@ -210,7 +211,7 @@ describe('resource event streams', () => {
   it('ends the stream with `revoked` when the role that allowed it is withdrawn', async () => {
     await world();
     const carol = await signUpUser(t, 'carol@example.com');
-    const assignment = await grant(t, carol, 'viewer', 'project', 'proj-a');
+    const assignment = await grant(t, carol, ROLE.viewer, 'project', 'proj-a');
     const client = await connect('/projects/proj-a/events', as(carol));
     await operatorSets(t, 'res-a', 'Progressing');
     await client.waitForEvents(1);

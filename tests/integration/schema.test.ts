@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import { useTestApp } from '../helpers/test-app.ts';
 
 interface ColumnInfo {
@@ -164,7 +165,7 @@ describe('schema ktrlplane', () => {
       ['project', 'web'],
       ['resource', 'db1'],
     ]) {
-      await sql`INSERT INTO ktrlplane.role_assignments (user_id, role_id, scope_type, scope_id) VALUES ('u1', 'viewer', ${scopeType}, ${scopeId})`.execute(
+      await sql`INSERT INTO ktrlplane.role_assignments (user_id, role_id, scope_type, scope_id) VALUES ('u1', ${ROLE.viewer}, ${scopeType}, ${scopeId})`.execute(
         db(),
       );
     }
@@ -206,22 +207,58 @@ describe('schema ktrlplane', () => {
     ]);
     expect(grants('Editor')).toEqual(['read', 'write']);
     expect(grants('Viewer')).toEqual(['read']);
-    expect(grants('Konnektr.DigitalTwins.Owner')).toEqual([
+    const dataOwner = [
       'digitaltwins/*',
+      'digitaltwins/relationships/*',
       'jobs/*',
+      'jobs/deletions/*',
+      'jobs/imports/*',
+      'mcp/*',
       'models/*',
       'query/*',
-    ]);
-    expect(grants('Konnektr.DigitalTwins.Viewer')).toEqual([
+    ];
+    expect(grants('Konnektr.Data.Owner')).toEqual(dataOwner);
+    expect(grants('Konnektr.Graph.Owner')).toEqual(dataOwner);
+    expect(grants('Konnektr.Graph.Viewer')).toEqual([
       'digitaltwins/read',
       'digitaltwins/relationships/read',
-      'jobs/read',
+      'jobs/deletions/read',
+      'jobs/imports/read',
       'models/read',
       'query/action',
     ]);
     expect(grants('Service Account: Permission Checker')).toEqual(['check_permissions_on_behalf_of']);
     expect(grants('Service Account: Usage Reporter')).toEqual(['usage/report']);
     expect(rows.find((row) => row.name === 'Service Account: Permission Checker')?.is_hidden).toBe(true);
+    // Production's ids, so an adopted Go database and a fresh one name the same roles alike.
+    const ids = await db().selectFrom('ktrlplane.roles').select(['role_id', 'name', 'display_order']).execute();
+    expect(ids.sort((a, b) => a.display_order - b.display_order)).toEqual([
+      { role_id: ROLE.owner, name: 'Owner', display_order: 1 },
+      { role_id: ROLE.editor, name: 'Editor', display_order: 2 },
+      { role_id: ROLE.viewer, name: 'Viewer', display_order: 3 },
+      { role_id: ROLE.dataOwner, name: 'Konnektr.Data.Owner', display_order: 20 },
+      { role_id: ROLE.graphOwner, name: 'Konnektr.Graph.Owner', display_order: 30 },
+      { role_id: ROLE.graphViewer, name: 'Konnektr.Graph.Viewer', display_order: 31 },
+      { role_id: ROLE.permissionChecker, name: 'Service Account: Permission Checker', display_order: 1000 },
+      { role_id: ROLE.usageReporter, name: 'Service Account: Usage Reporter', display_order: 1001 },
+    ]);
+    // Production's 34 action strings (and our usage/report), each under production's id.
+    const permissions = await db()
+      .selectFrom('ktrlplane.permissions')
+      .select(['permission_id', 'resource_type', 'action'])
+      .execute();
+    expect(permissions).toHaveLength(35);
+    expect(permissions.filter((p) => p.resource_type === 'Konnektr.Graph')).toHaveLength(28);
+    expect(permissions).toContainEqual({
+      permission_id: '00000000-0001-0000-0000-000000000006',
+      resource_type: 'Konnektr.KtrlPlane',
+      action: 'check_permissions_on_behalf_of',
+    });
+    expect(permissions).toContainEqual({
+      permission_id: '00000000-0004-0000-0000-000000000021',
+      resource_type: 'Konnektr.Graph',
+      action: 'digitaltwins/relationships/*',
+    });
   });
 
   it('returns counts and integer sums as numbers and numerics as strings on every driver', async () => {

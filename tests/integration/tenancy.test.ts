@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   as,
   asJson,
@@ -142,7 +143,7 @@ describe('organizations and projects', () => {
     const bob = await signUpUser(t, 'bob@example.com');
     await createOrgFor(t, ada, 'Acme', 'acme');
     await createProjectFor(t, ada, 'acme', 'Web', 'web');
-    await grant(t, bob, 'viewer', 'project', 'web');
+    await grant(t, bob, ROLE.viewer, 'project', 'web');
     expect((await t.app.request('/projects/web', { headers: asJson(bob) })).status).toBe(200);
     const patch = await t.app.request('/projects/web', {
       method: 'PATCH',
@@ -159,7 +160,7 @@ describe('organizations and projects', () => {
     const ada = await signUpUser(t, 'ada@example.com');
     const bob = await signUpUser(t, 'bob@example.com');
     await createOrgFor(t, ada, 'Acme', 'acme');
-    await grant(t, bob, 'editor', 'organization', 'acme', new Date(t.clock.now().getTime() - 1000));
+    await grant(t, bob, ROLE.editor, 'organization', 'acme', new Date(t.clock.now().getTime() - 1000));
     expect((await t.app.request('/organizations/acme', { headers: asJson(bob) })).status).toBe(404);
   });
 

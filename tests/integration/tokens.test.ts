@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/lib/crypto.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   apiTokenFor,
   as,
@@ -194,7 +195,7 @@ describe('creating API tokens', () => {
       const res = await createWithSession(t, bob, body);
       expect(res.status).toBe(404);
     }
-    await grant(t, bob, 'viewer', 'project', 'prod');
+    await grant(t, bob, ROLE.viewer, 'project', 'prod');
     const ok = await created(
       await createWithSession(t, bob, { name: 'x', scope_type: 'project', scope_id: 'prod' }),
     );
@@ -654,7 +655,7 @@ describe('GET /api/v1/tokens/self', () => {
     const bob = await signUpUser(t, 'bob@example.com');
     await createOrgFor(t, ada, 'Acme', 'acme');
     await createProjectFor(t, ada, 'acme', 'Prod', 'prod');
-    await grant(t, bob, 'viewer', 'project', 'prod');
+    await grant(t, bob, ROLE.viewer, 'project', 'prod');
     const token = await apiTokenFor(t, bob, { scopeType: 'project', scopeId: 'prod' });
     const body = await (await t.app.request('/api/v1/tokens/self', { headers: bearer(token) })).json();
     expect(body.permissions).toEqual({ scope_type: 'project', scope_id: 'prod', actions: ['read'] });

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   apiTokenFor,
   bearer,
@@ -182,7 +183,7 @@ describe('POST /api/v1/usage/events', () => {
 
     // A service account with only the Usage Reporter role on the project may report.
     const reporter = await signUpUser(t, 'reporter@example.com');
-    await grant(t, reporter, 'usage-reporter', 'project', 'web');
+    await grant(t, reporter, ROLE.usageReporter, 'project', 'web');
     const reporterToken = await apiTokenFor(t, reporter, { scopeType: 'project', scopeId: 'web' });
     const ok = (await (await post(reporterToken, [event('svc')])).json()) as BatchAnswer;
     expect(ok.results[0]).toMatchObject({ status: 201 });

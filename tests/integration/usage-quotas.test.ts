@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runJob } from '../../src/jobs/run-job.ts';
 import { usageQuotaAlertsJob } from '../../src/jobs/usage-quota-alerts.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { plans } from '../../src/schemas/plans.ts';
 import { ApiQuotaGate, billingPeriodOf, QUOTA_CACHE_MS } from '../../src/services/billing/quotas.ts';
 import {
@@ -51,7 +52,7 @@ describe('usage quotas', () => {
     const bea = await signUpUser(t, 'bea@example.com'); // viewer: not told
     await createOrgFor(t, ada, 'Acme', 'acme');
     await createProjectFor(t, ada, 'acme', 'Web', 'web');
-    await grant(t, bea, 'viewer', 'organization', 'acme');
+    await grant(t, bea, ROLE.viewer, 'organization', 'acme');
     return { ada, bea };
   }
 

@@ -8,6 +8,7 @@ import { deliverAlertNotificationsJob } from '../../src/jobs/deliver-alert-notif
 import { evaluateAlertsJob } from '../../src/jobs/evaluate-alerts.ts';
 import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
 import { jobsForCron } from '../../src/jobs/registry.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { iterationsOf, WORKERS_MAX_ITERATIONS } from '../../src/services/passwords.ts';
 import { databaseUrl } from '../helpers/pg-urls.ts';
 import { startWsProxy } from '../helpers/ws-proxy.ts';
@@ -118,7 +119,7 @@ describe('the Workers build in workerd', () => {
       .insertInto('ktrlplane.role_assignments')
       .values({
         user_id: user.user_id,
-        role_id: 'owner',
+        role_id: ROLE.owner,
         scope_type: 'organization',
         scope_id: 'org-w',
         expires_at: null,

@@ -1,6 +1,7 @@
 import type { Child } from 'hono/jsx';
 import type { InvitationListing } from '../../db/invitations.repository.ts';
 import type { AssignmentListing, Candidate, RoleOption } from '../../db/role-assignments.repository.ts';
+import { ROLE } from '../../lib/roles.ts';
 import type { AccessOverview } from '../../services/access.ts';
 import { Button, Card, type FieldErrors, FormAlert, PageHeader, SelectField } from '../components/form.tsx';
 import { organizationTabs } from './organization-pages.tsx';
@@ -340,13 +341,21 @@ export function GrantForm(props: {
       <SelectField
         label="Role"
         name="role_id"
-        value={state.values.role_id ?? 'viewer'}
+        value={state.values.role_id ?? ROLE.viewer}
         errors={errors}
         options={props.roles.map((role) => ({
           value: role.role_id,
-          label: `${role.display_name} — ${role.description}`,
+          label:
+            role.plane === 'data'
+              ? `${role.display_name} (data plane: ${role.resource_types.join(', ')}) — ${role.description}`
+              : `${role.display_name} — ${role.description}`,
         }))}
       />
+      <p class="-mt-2 text-xs text-slate-500 dark:text-slate-400">
+        Owner, Editor and Viewer decide what someone may do here in ktrlplane. Data-plane roles decide what
+        they may do inside a resource (read or change a graph's twins, models and import jobs); a data plane
+        remembers an answer for up to 5 minutes, so a change can take that long to reach it.
+      </p>
       <div>
         <label for="grant-expires-at" class="block text-sm font-medium text-slate-700 dark:text-slate-200">
           Expires on (optional)
