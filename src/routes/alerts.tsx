@@ -23,6 +23,7 @@ import { AppError } from '../lib/errors.ts';
 import { fieldErrors, invalidForm, redirectAfterWrite, textFieldsOf, validate } from '../lib/forms.tsx';
 import { readBody } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
+import { runtimeResolver } from '../lib/outbound-request.ts';
 import { outboundTargetRefusal } from '../lib/outbound-target.ts';
 import { alertChannelInput, alertRuleInput, alertSilenceInput } from '../schemas/alerts.ts';
 import { changeAlertRule, createAlertRule, inputOfRule, previewAlertRule } from '../services/alerts/rules.ts';
@@ -315,7 +316,11 @@ alertsRoutes.post('/projects/:projectId/alert-channels', write, async (c) => {
   // A tenant's URL must not make ktrlplane call into its own network (checked again at delivery).
   const refusal =
     parsed.ok && (parsed.data.kind === 'webhook' || parsed.data.kind === 'alertmanager')
-      ? await outboundTargetRefusal(parsed.data.target ?? '', config.OUTBOUND_PRIVATE_TARGETS)
+      ? await outboundTargetRefusal(
+          parsed.data.target ?? '',
+          config.OUTBOUND_PRIVATE_TARGETS,
+          runtimeResolver(),
+        )
       : null;
   const errors = parsed.ok
     ? refusal
