@@ -11,6 +11,8 @@ import { handleError, handleNotFound } from './lib/error-handler.tsx';
 import { payloadTooLarge } from './lib/errors.ts';
 import { metricsExposed } from './lib/metrics.ts';
 import { loadNavigation } from './lib/navigation.ts';
+import { redirectGuard } from './lib/redirect-guard.ts';
+import { streamSlotsFor } from './lib/stream-slots.ts';
 import { requestTracing } from './lib/tracing.ts';
 import { accessRoutes } from './routes/access.tsx';
 import { accountRoutes } from './routes/account.tsx';
@@ -147,6 +149,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   });
   // GET and HEAD requests have no body (the Fetch API refuses one), and asking for it would make
   // the Node adapter build a full Request for nothing.
+  app.use(redirectGuard());
   app.use(function limitRequestBody(c, next) {
     return c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next);
   });
@@ -160,6 +163,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
   // Counts /api/v1 calls (billing's api_calls, the API usage charts); it reads the principal and
   // scope after the route ran, so it wraps authentication too and times the whole call.
   deps.apiUsage ??= new ApiUsageRecorder();
+  deps.streamSlots ??= streamSlotsFor(deps.config);
   const apiUsage = deps.apiUsage;
   app.use(
     '/api/v1/*',

@@ -6,6 +6,7 @@ import { runJob } from './jobs/run-job.ts';
 import { type AssetManifest, MANIFEST_PATH, parseAssetManifest } from './lib/assets.ts';
 import { systemClock } from './lib/clock.ts';
 import { consoleRecordWriter, createLogger, type Logger } from './lib/logger.ts';
+import { type StreamSlots, streamSlotsFor } from './lib/stream-slots.ts';
 import { createStripeClient } from './services/stripe-client.ts';
 import { ApiUsageRecorder } from './services/usage/api-calls.ts';
 
@@ -28,6 +29,8 @@ interface IsolateState {
   config: Config;
   logger: Logger;
   assets: Promise<AssetManifest>;
+  /** Open event streams of this isolate (deps are per request, the cap is not). */
+  streamSlots: StreamSlots;
 }
 
 // Parsed once per isolate. Database pools are not kept: Workers forbid sharing I/O objects across
@@ -52,7 +55,7 @@ function isolateState(env: WorkerEnv): IsolateState {
       format: 'json',
       writeRecord: consoleRecordWriter,
     });
-    isolate = { config, logger, assets };
+    isolate = { config, logger, assets, streamSlots: streamSlotsFor(config) };
   }
   return isolate;
 }
@@ -66,7 +69,7 @@ export async function handleFetch(
   env: WorkerEnv,
   ctx: WorkerExecutionContext,
 ): Promise<Response> {
-  const { config, logger, assets } = isolateState(env);
+  const { config, logger, assets, streamSlots } = isolateState(env);
   const database = openDatabase(config);
   // A database connection cannot outlive its request here, and an isolate may go at any time: the
   // request's API call is written after the response, before the connection closes.
@@ -88,6 +91,7 @@ export async function handleFetch(
       assets: await assets,
       stripe: createStripeClient(config),
       runtime: 'workers',
+      streamSlots,
       // Cloudflare sets CF-Connecting-IP itself; a client cannot forge it past the edge.
       remoteAddress: (c) => c.req.header('CF-Connecting-IP'),
     });

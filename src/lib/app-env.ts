@@ -15,6 +15,7 @@ import type { AssetManifest } from './assets.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import type { Navigation } from './navigation.ts';
+import type { StreamSlots } from './stream-slots.ts';
 
 /** Everything the app is built from. Entries (Node, Workers) and tests compose it the same way. */
 export interface AppDeps {
@@ -46,6 +47,8 @@ export interface AppDeps {
    * Workers, where each stream polls its own scope by log id.
    */
   logTail?: LogTailSource;
+  /** Open SSE streams per user and per process (lib/stream-slots.ts); createApp makes one when absent. */
+  streamSlots?: StreamSlots;
 }
 
 export interface AppEnv {

@@ -1,96 +1,139 @@
+import ipaddr from 'ipaddr.js';
+
 /**
  * Where ktrlplane may send requests on a tenant's behalf (alert webhooks, Alertmanager). A URL a
  * tenant types must not make the control plane reach its own network: loopback, private ranges,
- * link-local (cloud metadata at 169.254.169.254), carrier-grade NAT and the like are refused unless
- * the installation allows them (OUTBOUND_PRIVATE_TARGETS=allow, for a local Alertmanager or tests).
+ * link-local (cloud metadata at 169.254.169.254), carrier-grade NAT, reserved and multicast ranges
+ * are refused unless the installation allows them (OUTBOUND_PRIVATE_TARGETS=allow, for a local
+ * Alertmanager or tests).
  *
- * Checked twice: when the channel is saved (literal addresses and what the name resolves to then)
- * and before each delivery (the name may resolve elsewhere since). A name that resolves to a public
- * address at the check and a private one at the connection (DNS rebinding) is not caught; pinning
- * the connection to the checked address would need a custom dispatcher.
+ * Addresses are classified by ipaddr.js, not by string patterns: the URL parser rewrites
+ * `[::ffff:127.0.0.1]` to `::ffff:7f00:1`, and the same IPv4 address hides in IPv4-compatible
+ * (`::127.0.0.1`), SIIT (`::ffff:0:a.b.c.d`), NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`)
+ * forms, so each is unwrapped and its IPv4 address judged. Only what ipaddr.js calls `unicast` (the
+ * public internet) passes.
+ *
+ * Checked when the channel is saved and before each delivery. A name must resolve, and every address
+ * it resolves to must be public; the delivery then connects to exactly those addresses
+ * (outbound-request.ts), so a name cannot answer public at the check and private at the connection.
  */
 
 export type OutboundPolicy = 'deny' | 'allow';
 
-function ipv4ToNumber(ip: string): number | null {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return null;
-    const n = Number(part);
-    if (n > 255) return null;
-    value = value * 256 + n;
+/** Resolves a host name to its addresses (all families); throws when it does not resolve. */
+export type HostResolver = (host: string) => Promise<string[]>;
+
+export type OutboundCheck =
+  | { ok: true; host: string; addresses: string[] | null }
+  | { ok: false; reason: string };
+
+function isPublicV4(address: ipaddr.IPv4): boolean {
+  return address.range() === 'unicast';
+}
+
+/** The IPv4 address carried in the low 32 bits of an IPv6 address. */
+function low32(address: ipaddr.IPv6): ipaddr.IPv4 {
+  const bytes = address.toByteArray();
+  return new ipaddr.IPv4(bytes.slice(12, 16));
+}
+
+function isPublicV6(address: ipaddr.IPv6): boolean {
+  const parts = address.parts;
+  // ::/96 minus :: and ::1 is the deprecated IPv4-compatible form; ipaddr.js calls it unicast.
+  if (parts.slice(0, 6).every((part) => part === 0)) {
+    const embedded = low32(address);
+    return embedded.toString() !== '0.0.0.0' && embedded.toString() !== '0.0.0.1' && isPublicV4(embedded);
   }
-  return value;
+  switch (address.range()) {
+    case 'ipv4Mapped':
+      return isPublicV4(address.toIPv4Address());
+    case 'rfc6145':
+      return isPublicV4(low32(address));
+    case 'rfc6052':
+      // 64:ff9b::/96 translates to the embedded IPv4 address; 64:ff9b:1::/48 is for local use.
+      return (
+        parts[2] === 0 && parts[3] === 0 && parts[4] === 0 && parts[5] === 0 && isPublicV4(low32(address))
+      );
+    case '6to4':
+      return isPublicV4(new ipaddr.IPv4(address.toByteArray().slice(2, 6)));
+    case 'unicast':
+      return true;
+    default:
+      // Loopback, unique and link-local, multicast, Teredo, documentation and the other special ranges.
+      return false;
+  }
 }
 
-/** [network, prefix length] of IPv4 ranges that are not the public internet. */
-const PRIVATE_V4: Array<[string, number]> = [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-];
-
-function isPrivateV4(ip: string): boolean {
-  const value = ipv4ToNumber(ip);
-  if (value === null) return false;
-  return PRIVATE_V4.some(([network, bits]) => {
-    const base = ipv4ToNumber(network) as number;
-    const size = 2 ** (32 - bits);
-    return value >= base && value < base + size;
-  });
-}
-
-function isPrivateV6(ip: string): boolean {
-  const lower = ip.toLowerCase().replace(/^\[|\]$/g, '');
-  if (lower === '::' || lower === '::1') return true;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (mapped?.[1]) return isPrivateV4(mapped[1]);
-  const first = Number.parseInt(lower.split(':')[0] || '0', 16);
-  // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast.
-  return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
-}
-
-/** Whether an IP address (v4 or v6) is outside the public internet. */
+/** Whether an IP address (v4 or v6, with or without brackets) is outside the public internet. */
 export function isPrivateAddress(ip: string): boolean {
-  return ip.includes(':') ? isPrivateV6(ip) : isPrivateV4(ip);
+  const bare = ip.replace(/^\[|\]$/g, '');
+  if (!ipaddr.isValid(bare)) return true;
+  const address = ipaddr.parse(bare);
+  return address.kind() === 'ipv4'
+    ? !isPublicV4(address as ipaddr.IPv4)
+    : !isPublicV6(address as ipaddr.IPv6);
 }
 
-/** What the host name resolves to, where the runtime can say (Node; Workers cannot reach private networks anyway). */
-async function resolveHost(host: string): Promise<string[]> {
-  try {
-    const dns = await import('node:dns/promises');
-    return (await dns.lookup(host, { all: true })).map((entry) => entry.address);
-  } catch {
-    return [];
-  }
-}
+/** The system resolver (getaddrinfo, as a connection would use it). */
+export const systemResolver: HostResolver = async (host) => {
+  const dns = await import('node:dns/promises');
+  return (await dns.lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+};
 
 /**
- * Why `url` may not be used as an outbound target under `policy`, or null when it may. A name
- * that does not resolve is left to the delivery to fail (and be retried).
+ * Whether `url` may be called under `policy`, and the addresses a connection must then use (null:
+ * no pinning, the policy allows anything). `resolve` null means the runtime cannot resolve names
+ * (Workers: see README "Security"), and only the name itself is judged.
  */
-export async function outboundTargetRefusal(url: string, policy: OutboundPolicy): Promise<string | null> {
-  if (policy === 'allow') return null;
-  let host: string;
+export async function checkOutboundTarget(
+  url: string,
+  policy: OutboundPolicy,
+  resolve: HostResolver | null = systemResolver,
+): Promise<OutboundCheck> {
+  let parsed: URL;
   try {
-    host = new URL(url).hostname;
+    parsed = new URL(url);
   } catch {
-    return 'it is not a URL';
+    return { ok: false, reason: 'it is not a URL' };
   }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return { ok: false, reason: 'only http and https addresses can be called' };
+  const host = parsed.hostname;
+  if (policy === 'allow') return { ok: true, host, addresses: null };
   const bare = host.replace(/^\[|\]$/g, '');
-  const literal = ipv4ToNumber(bare) !== null || bare.includes(':');
-  const addresses = literal ? [bare] : bare === 'localhost' ? ['127.0.0.1'] : await resolveHost(bare);
+  const refused = (what: string) => ({
+    ok: false as const,
+    reason: `${host} is ${what}a private or local address, which this installation does not send to`,
+  });
+  if (ipaddr.isValid(bare))
+    return isPrivateAddress(bare) ? refused('') : { ok: true, host, addresses: [bare] };
+  // A trailing dot is the same name (`localhost.`); *.localhost is loopback by RFC 6761.
+  const name = bare.replace(/\.$/, '').toLowerCase();
+  if (name === 'localhost' || name.endsWith('.localhost')) return refused('at 127.0.0.1, ');
+  if (!resolve) return { ok: true, host, addresses: null };
+  let addresses: string[];
+  try {
+    addresses = await resolve(name);
+  } catch {
+    addresses = [];
+  }
+  // A name that does not resolve now could resolve anywhere later: refused, not left to the delivery.
+  if (addresses.length === 0)
+    return {
+      ok: false,
+      reason: `${host} does not resolve, so it cannot be checked; enter a name that resolves`,
+    };
   const blocked = addresses.find(isPrivateAddress);
-  if (!blocked) return null;
-  return `${host} is ${literal ? 'a' : `at ${blocked}, a`} private or local address, which this installation does not send to`;
+  if (blocked) return refused(`at ${blocked}, `);
+  return { ok: true, host, addresses };
+}
+
+/** Why `url` may not be used as an outbound target under `policy`, or null when it may. */
+export async function outboundTargetRefusal(
+  url: string,
+  policy: OutboundPolicy,
+  resolve: HostResolver | null = systemResolver,
+): Promise<string | null> {
+  const check = await checkOutboundTarget(url, policy, resolve);
+  return check.ok ? null : check.reason;
 }

@@ -207,6 +207,7 @@ for (const { type, path, param } of scopes) {
       inviter: inviterOf(principal),
       actor: c.get('auditActor'),
       now,
+      mailsPerHour: config.MAILS_PER_PROJECT_PER_HOUR,
     });
     const invitation = await invitationRow(db, scope, invitationId, now);
     if (!invitation) throw notFound('The invitation was revoked or accepted meanwhile.');

@@ -23,10 +23,12 @@ import { AppError } from '../lib/errors.ts';
 import { fieldErrors, invalidForm, redirectAfterWrite, textFieldsOf, validate } from '../lib/forms.tsx';
 import { readBody } from '../lib/input.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
+import { runtimeResolver } from '../lib/outbound-request.ts';
 import { outboundTargetRefusal } from '../lib/outbound-target.ts';
 import { alertChannelInput, alertRuleInput, alertSilenceInput } from '../schemas/alerts.ts';
 import { changeAlertRule, createAlertRule, inputOfRule, previewAlertRule } from '../services/alerts/rules.ts';
 import { usageMetricChoices } from '../services/alerts/values.ts';
+import { spendMailAllowance } from '../services/mail-allowance.ts';
 import { prometheusConfigured } from '../services/metrics/prometheus.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
 import {
@@ -315,7 +317,11 @@ alertsRoutes.post('/projects/:projectId/alert-channels', write, async (c) => {
   // A tenant's URL must not make ktrlplane call into its own network (checked again at delivery).
   const refusal =
     parsed.ok && (parsed.data.kind === 'webhook' || parsed.data.kind === 'alertmanager')
-      ? await outboundTargetRefusal(parsed.data.target ?? '', config.OUTBOUND_PRIVATE_TARGETS)
+      ? await outboundTargetRefusal(
+          parsed.data.target ?? '',
+          config.OUTBOUND_PRIVATE_TARGETS,
+          runtimeResolver(),
+        )
       : null;
   const errors = parsed.ok
     ? refusal
@@ -330,6 +336,26 @@ alertsRoutes.post('/projects/:projectId/alert-channels', write, async (c) => {
     const detail = `A channel named "${parsed.data.name}" exists in this project; choose another name.`;
     if (representationFor(c) === 'json') throw new AppError(409, 'Conflict', detail);
     return (await again({ channelForm: { values, alert: detail } }, 409)) as Response;
+  }
+  if (parsed.data.kind === 'email') {
+    // Each email channel is an address ktrlplane will mail: adding one counts against the
+    // project's hourly mail allowance (services/mail-allowance.ts), as its alerts do.
+    try {
+      await spendMailAllowance(
+        db,
+        scope,
+        config.MAILS_PER_PROJECT_PER_HOUR,
+        clock.now(),
+        'The email channel was not added',
+      );
+    } catch (error) {
+      if (!(error instanceof AppError) || representationFor(c) === 'json') throw error;
+      for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+      return respond(c, await alertsView(c, { channelForm: { values, alert: error.detail } }), AlertsPage, {
+        title: 'Alerts',
+        status: 429,
+      });
+    }
   }
   const signingSecret = parsed.data.kind === 'webhook' ? `whsec_${randomToken(24)}` : null;
   const channel = await insertAlertChannel(

@@ -7,6 +7,7 @@ import { parseInput } from '../lib/input.ts';
 import { sseConnectionOpened } from '../lib/metrics.ts';
 import { isApiPath } from '../lib/negotiate.tsx';
 import { encodeSseComment, encodeSseMessage, SSE_HEADERS, SseStream } from '../lib/sse.ts';
+import { streamSlotsFor } from '../lib/stream-slots.ts';
 import { eventStreamQuery, lastEventIdHeader } from '../schemas/resource-events.ts';
 import { principalFromBearer, principalFromSession } from '../services/authentication.ts';
 import { summarizeDeployment } from '../services/deployment-status.ts';
@@ -95,6 +96,8 @@ async function streamEvents(c: Context<AppEnv>, scope: EventScope): Promise<Resp
     },
   };
 
+  const slots = deps.streamSlots ?? streamSlotsFor(deps.config);
+  let release = () => {};
   let running: Promise<void>;
   if (query.once) {
     // Without a cursor there is nothing stored "after" it to send.
@@ -103,11 +106,16 @@ async function streamEvents(c: Context<AppEnv>, scope: EventScope): Promise<Resp
         ? Promise.resolve()
         : readBacklog(deps.db, scope, after, sink.backlog, options).then(() => {});
   } else {
+    // Counted before anything is opened; given back however the stream ends (below).
+    release = slots.acquire(c.get('principal')?.userId ?? 'anonymous');
     const stop = new StopSwitch();
     stream.onEnd(() => stop.stop());
     // Resolves once the stream's starting point is fixed: every event committed from here on is in
     // it, so a client that connects without a cursor misses nothing after its response began.
-    const { done } = await source.follow(deps.db, scope, after, sink, stop);
+    const { done } = await source.follow(deps.db, scope, after, sink, stop).catch((error: unknown) => {
+      release();
+      throw error;
+    });
     const heartbeat = setInterval(() => stream.write(HEARTBEAT), options.heartbeatMs);
     const recheck = accessRecheck(c, scope, stream, options.accessRecheckMs);
     const deadline =
@@ -133,6 +141,7 @@ async function streamEvents(c: Context<AppEnv>, scope: EventScope): Promise<Resp
     .finally(() => {
       log.debug('event stream ended', { reason: stream.ended ?? 'closed', scope: scope.type });
       stream.close();
+      release();
       closed();
     });
   return c.body(stream.body, 200, SSE_HEADERS);

@@ -41,7 +41,7 @@ import type { AuthorizedScope } from './rbac.ts';
 
 interface AccessDeps {
   db: Kysely<Database>;
-  config: Pick<Config, 'BASE_URL'>;
+  config: Pick<Config, 'BASE_URL' | 'MAILS_PER_PROJECT_PER_HOUR'>;
   clock: Clock;
 }
 
@@ -176,6 +176,7 @@ export async function grantAccess(
             inviter: inviterOf(granter),
             actor,
             now,
+            mailsPerHour: deps.config.MAILS_PER_PROJECT_PER_HOUR,
           },
         );
         const listing = await findOpenInvitationListing(trx, scope, invitation.invitation_id, now);

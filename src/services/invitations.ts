@@ -17,6 +17,7 @@ import { randomToken, sha256Hex } from '../lib/crypto.ts';
 import { notFound } from '../lib/errors.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import { invitationMessage } from './mail.ts';
+import { spendMailAllowance } from './mail-allowance.ts';
 import { type Principal, principalLabel } from './principal.ts';
 import type { AuthorizedScope } from './rbac.ts';
 
@@ -95,6 +96,8 @@ export interface InvitationContext {
   inviter: { userId: string; label: string };
   actor: AuditActor;
   now: Date;
+  /** Invitation mails the scope's project (or organization) may send per hour (mail-allowance.ts). */
+  mailsPerHour: number;
 }
 
 /** How an invitation names who sent it: "Ada Lovelace (ada@example.com)", or what is known. */
@@ -131,6 +134,8 @@ async function queueInvitationMail(
   token: string,
   context: InvitationContext,
 ): Promise<void> {
+  // Rolled back with the invitation when over the hour's allowance: a 429 and nothing written.
+  await spendMailAllowance(trx, scope, context.mailsPerHour, context.now, 'No invitation was sent');
   const names = await scopeNames(trx, scope);
   const scopeName =
     scope.type === 'organization'

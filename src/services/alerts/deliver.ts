@@ -1,6 +1,7 @@
 import type { Config } from '../../config.ts';
 import type { DueDelivery } from '../../db/alerts.repository.ts';
-import { outboundTargetRefusal } from '../../lib/outbound-target.ts';
+import { postOutbound, runtimeResolver } from '../../lib/outbound-request.ts';
+import { checkOutboundTarget, type HostResolver } from '../../lib/outbound-target.ts';
 import { alertMessage, ruleLink } from './evaluate.ts';
 
 /**
@@ -106,6 +107,7 @@ export async function sendDelivery(
   delivery: DueDelivery,
   config: Config,
   now: Date,
+  resolve: HostResolver | null = runtimeResolver(),
 ): Promise<DeliveryOutcome> {
   const attempts = delivery.attempts + 1;
   const target = delivery.channel.target ?? '';
@@ -127,31 +129,31 @@ export async function sendDelivery(
     headers['X-Ktrlplane-Delivery'] = delivery.delivery_id;
     headers['X-Ktrlplane-Event'] = delivery.event.state === 'resolved' ? 'alert.resolved' : 'alert.firing';
   }
-  const refusal = await outboundTargetRefusal(url, config.OUTBOUND_PRIVATE_TARGETS);
-  if (refusal) {
+  const check = await checkOutboundTarget(url, config.OUTBOUND_PRIVATE_TARGETS, resolve);
+  if (!check.ok) {
     return {
       delivery_id: delivery.delivery_id,
       ok: false,
       response_status: null,
-      error: `not sent: ${refusal}`,
+      error: `not sent: ${check.reason}`,
       attempts,
     };
   }
   try {
-    const response = await fetch(url, {
-      method: 'POST',
+    const response = await postOutbound(url, {
       headers,
       body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(config.ALERT_DELIVERY_TIMEOUT_MS),
+      timeoutMs: config.ALERT_DELIVERY_TIMEOUT_MS,
+      addresses: check.addresses,
     });
-    const text = await response.text().catch(() => '');
     const ok = response.status >= 200 && response.status < 300;
+    // Only the status: whatever answered (maybe something inside a network the tenant cannot see)
+    // must not have its body shown to every reader of the project.
     return {
       delivery_id: delivery.delivery_id,
       ok,
       response_status: response.status,
-      error: ok ? null : `answered ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+      error: ok ? null : `answered ${response.status}${statusReason(response.status)}`,
       attempts,
     };
   } catch (error) {
@@ -162,8 +164,24 @@ export async function sendDelivery(
       response_status: null,
       error: timedOut
         ? `no answer within ${config.ALERT_DELIVERY_TIMEOUT_MS} ms`
-        : `could not connect: ${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)}`,
+        : `could not connect${check.addresses ? ` to ${check.addresses.join(', ')}` : ''}: ${connectReason(error)}`,
       attempts,
     };
   }
+}
+
+/** A reason of ktrlplane's own words per status class, never anything the receiver wrote. */
+function statusReason(status: number): string {
+  if (status >= 300 && status < 400) return ' (a redirect, which is not followed)';
+  if (status === 401 || status === 403) return ' (the receiver refused our credentials)';
+  if (status >= 400 && status < 500) return ' (the receiver refused the request)';
+  if (status >= 500) return ' (the receiver failed)';
+  return '';
+}
+
+/** A connection error's code (ECONNREFUSED, ENOTFOUND, a TLS code …), short and free of peer data. */
+function connectReason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.name : 'failed';
 }

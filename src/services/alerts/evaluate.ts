@@ -16,6 +16,7 @@ import { enqueueMail } from '../../db/mail-outbox.repository.ts';
 import type { AlertChannelsTable, Database } from '../../db/types.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { takeMailAllowance } from '../mail-allowance.ts';
 import { PrometheusError } from '../metrics/prometheus.ts';
 import { PromqlScopeError } from '../metrics/promql-scope.ts';
 import { notify } from '../notifications.ts';
@@ -141,6 +142,19 @@ async function notifyChannels(
     }
     const message = alertMessage(rule, event, config);
     if (channel.kind === 'email' && channel.target) {
+      const scope = { orgId: rule.org_id, projectId: rule.project_id, resourceId: null };
+      const allowance = await takeMailAllowance(trx, scope, config.MAILS_PER_PROJECT_PER_HOUR, now);
+      if (!allowance.allowed) {
+        // Over the project's hourly mail allowance: recorded as failed on the channel, not mailed.
+        await insertAlertDelivery(trx, {
+          ...base,
+          status: 'failed',
+          next_attempt_at: now,
+          attempts: 1,
+          last_error: `not sent: this project has sent its ${config.MAILS_PER_PROJECT_PER_HOUR} emails for this hour`,
+        });
+        continue;
+      }
       await enqueueMail(trx, { to: channel.target, subject: message.title, text: message.body }, now);
     } else if (channel.kind === 'in_app') {
       await notifyInApp(trx, rule, event, message, config);

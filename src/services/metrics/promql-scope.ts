@@ -30,12 +30,57 @@ function quote(value: string): string {
   return JSON.stringify(value);
 }
 
-function stringValue(text: string): string {
-  // PromQL string literals: "…" and '…' with Go escapes, or `…` raw.
+const SIMPLE_ESCAPES: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+};
+
+/**
+ * The value of a PromQL string literal: "…" and '…' with Go escapes (\n, \xHH, \NNN octal,
+ * \uHHHH, \UHHHHHHHH …), or `…` raw. Decoded here rather than by JSON.parse, which knows neither
+ * \x nor octal and threw a SyntaxError (a 500) at them; an escape Go does not know is the
+ * tenant's error (422) at `at`, the literal's offset in the query.
+ */
+function stringValue(text: string, at: number): string {
   if (text.startsWith('`')) return text.slice(1, -1);
-  if (text.startsWith("'"))
-    return JSON.parse(`"${text.slice(1, -1).replace(/\\'/g, "'").replace(/"/g, '\\"')}"`);
-  return JSON.parse(text);
+  const body = text.slice(1, -1);
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const char = body[i] as string;
+    if (char !== '\\') {
+      out += char;
+      continue;
+    }
+    const kind = body[i + 1] ?? '';
+    const simple = SIMPLE_ESCAPES[kind];
+    if (simple !== undefined) {
+      out += simple;
+      i += 1;
+      continue;
+    }
+    const digits = kind === 'x' ? 2 : kind === 'u' ? 4 : kind === 'U' ? 8 : /[0-7]/.test(kind) ? 3 : 0;
+    const start = kind === 'x' || kind === 'u' || kind === 'U' ? i + 2 : i + 1;
+    const code = body.slice(start, start + digits);
+    const valid =
+      digits > 0 && code.length === digits && (digits === 3 ? /^[0-7]{3}$/ : /^[0-9a-fA-F]+$/).test(code);
+    const value = valid ? Number.parseInt(code, digits === 3 ? 8 : 16) : Number.NaN;
+    if (!valid || value > 0x10ffff || (digits === 3 && value > 255))
+      throw new PromqlScopeError(
+        `The string at offset ${at} has an invalid escape \\${kind}${code.slice(0, digits)}.`,
+        at,
+      );
+    out += String.fromCodePoint(value);
+    i = start + digits - 1;
+  }
+  return out;
 }
 
 function children(node: SyntaxNode): SyntaxNode[] {
@@ -57,13 +102,13 @@ function readMatcher(query: string, node: SyntaxNode): Matcher | null {
   const valueNode = parts.find((part) => part.name === 'StringLiteral');
   if (!nameNode) return null;
   const rawName = query.slice(nameNode.from, nameNode.to);
-  const label = nameNode.name === 'QuotedLabelName' ? stringValue(rawName) : rawName;
+  const label = nameNode.name === 'QuotedLabelName' ? stringValue(rawName, nameNode.from) : rawName;
   // A quoted name alone ({"metric"}) is the metric name, not a matcher.
   if (!opNode || !valueNode) return { label: '__name__', op: '=', value: label };
   return {
     label,
     op: query.slice(opNode.from, opNode.to),
-    value: stringValue(query.slice(valueNode.from, valueNode.to)),
+    value: stringValue(query.slice(valueNode.from, valueNode.to), valueNode.from),
   };
 }
 
