@@ -355,12 +355,7 @@ describe('OIDC', () => {
     });
 
     it('does not take over the email of an account that verified it', async () => {
-      const frank = await signUpUser(t, 'frank@example.test');
-      await t.database.db
-        .updateTable('ktrlplane.users')
-        .set({ email_verified_at: t.clock.now() })
-        .where('user_id', '=', frank.userId)
-        .execute();
+      await signUpUser(t, 'frank@example.test');
       provider.accounts.set('auth0|frank', { email: 'frank@example.test', name: 'Frank' });
       const res = await signInThroughProvider('auth0|frank');
       expect(res.status).toBe(409);
@@ -415,7 +410,7 @@ describe('OIDC', () => {
     });
 
     it('lets a provider-verified sign-in claim an address an unverified local account holds', async () => {
-      const squatter = await signUpUser(t, 'newhire@corp.example');
+      const squatter = await signUpUser(t, 'newhire@corp.example', 'Squatter', { verified: false });
       provider.accounts.set('auth0|newhire', { email: 'newhire@corp.example', name: 'New Hire' });
       const res = await signInThroughProvider('auth0|newhire');
       expect(res.status).toBe(303);
@@ -440,7 +435,7 @@ describe('OIDC', () => {
     });
 
     it('does not let a sign-in without email_verified claim an unverified account’s address', async () => {
-      await signUpUser(t, 'ivy@example.test');
+      await signUpUser(t, 'ivy@example.test', 'Ivy', { verified: false });
       provider.accounts.set('auth0|ivy', { email: 'ivy@example.test', name: 'Ivy', emailVerified: false });
       const res = await signInThroughProvider('auth0|ivy');
       expect(res.status).toBe(303);
