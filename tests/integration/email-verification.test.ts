@@ -139,9 +139,8 @@ describe('email verification', () => {
     expect(Number(limited.headers.get('Retry-After'))).toBeGreaterThan(0);
     // One mail at sign-up, three resends; the fourth was refused.
     expect(await mailsTo('pia@example.com')).toHaveLength(4);
-    expect(
-      await t.app.request('/account?verification=sent', { headers: as(user) }).then((r) => r.text()),
-    ).toContain('A new link is on its way');
+    const sent = await t.app.request('/account?verification=sent', { headers: as(user) });
+    expect(await sent.text()).toContain('A new link is on its way');
 
     await confirm(await linkTo('pia@example.com'));
     const after = await (await t.app.request('/account', { headers: asJson(user) })).json();
