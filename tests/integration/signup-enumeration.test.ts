@@ -15,7 +15,11 @@ describe('sign-up and sign-in without enumeration', () => {
   // A real PBKDF2 cost, so hashing dominates the timing comparison below.
   const t = useTestApp({ PASSWORD_ITERATIONS: '100000' });
 
-  const signUp = (app: { request: typeof t.app.request }, email: string, headers = JSON_HEADERS) =>
+  const signUp = (
+    app: { request: typeof t.app.request },
+    email: string,
+    headers: Record<string, string> = JSON_HEADERS,
+  ) =>
     app.request('/auth/signup', {
       method: 'POST',
       headers,
