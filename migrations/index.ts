@@ -15,6 +15,7 @@ import * as usageHistoryTimeIndex from './2026-11-27-0013-usage-history-time-ind
 import * as graphTypeName from './2026-12-08-0015-graph-type-name.ts';
 import * as productionRoles from './2026-12-08-0014-production-roles.ts';
 import * as tenantDataLifecycle from './2026-12-08-0017-tenant-data-lifecycle.ts';
+import * as emailVerification from './2026-12-08-0018-email-verification.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-08-0015-graph-type-name': graphTypeName,
   '2026-12-08-0014-production-roles': productionRoles,
   '2026-12-08-0017-tenant-data-lifecycle': tenantDataLifecycle,
+  '2026-12-08-0018-email-verification': emailVerification,
 };

@@ -21,6 +21,7 @@ import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { billingRoutes } from './routes/billing.tsx';
 import { deploymentRoutes } from './routes/deployments.tsx';
+import { emailVerificationRoutes } from './routes/email-verification.tsx';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.tsx';
 import { ingestTokensRoutes } from './routes/ingest-tokens.tsx';
@@ -73,7 +74,14 @@ const sharedRoutes = [
 const apiOnlyRoutes = [permissionsRoutes, resourceTypesRoutes, usageEventsRoutes];
 
 /** Browser-facing sub-apps that have no /api/v1 twin (sign-in flows, the start page). */
-const pageRoutes = [homeRoutes, authRoutes, oidcRoutes, accountRoutes, invitationsRoutes];
+const pageRoutes = [
+  homeRoutes,
+  authRoutes,
+  oidcRoutes,
+  accountRoutes,
+  invitationsRoutes,
+  emailVerificationRoutes,
+];
 
 /**
  * hono's NONCE (the page's scripts carry it; render-page.tsx reads it back), with its 128 random

@@ -3,7 +3,7 @@ import type { Config } from '../../src/config.ts';
 import { insertAlertChannel, listAlertChannels, listAlertRules } from '../../src/db/alerts.repository.ts';
 import type { IngestCredential } from '../../src/db/ingest-tokens.repository.ts';
 import type { Database } from '../../src/db/types.ts';
-import { findUserByEmail } from '../../src/db/users.repository.ts';
+import { findUserByEmail, markEmailVerified } from '../../src/db/users.repository.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { alertRuleInput } from '../../src/schemas/alerts.ts';
 import { getResourceType } from '../../src/schemas/resource-types/registry.ts';
@@ -50,11 +50,15 @@ export async function seedDemo(deps: {
 }): Promise<{ created: boolean }> {
   const { db, clock, policy } = deps;
   if (await findUserByEmail(db, DEMO_EMAIL)) return { created: false };
-  const { user } = await signUp(
+  await signUp(
     { ...deps, runtime: 'node', config: { ...deps.config, SIGNUP_MODE: 'open' } },
     { email: DEMO_EMAIL, name: 'Demo User', password: DEMO_PASSWORD },
     DEMO_ACTOR,
   );
+  const signedUp = await findUserByEmail(db, DEMO_EMAIL);
+  if (!signedUp) throw new Error('demo: the demo user was not created');
+  // The demo address receives no mail; it counts as verified like an account that clicked its link.
+  const user = await markEmailVerified(db, signedUp.user_id, clock.now());
   const principal = {
     userId: user.user_id,
     email: DEMO_EMAIL,

@@ -342,6 +342,32 @@ export async function findOrganizationMember(
     .executeTakeFirst();
 }
 
+/**
+ * Whether two users are members (any assignment, as in memberAssignments) of at least one common
+ * organization.
+ */
+export async function shareAnOrganization(db: Kysely<Database>, a: string, b: string): Promise<boolean> {
+  const result = await sql<{ shared: boolean }>`
+    WITH memberships AS (
+      SELECT m.user_id,
+        CASE m.scope_type
+          WHEN 'organization' THEN m.scope_id
+          WHEN 'project' THEN p.org_id
+          WHEN 'resource' THEN rp.org_id
+        END AS org_id
+      FROM ktrlplane.role_assignments m
+      LEFT JOIN ktrlplane.projects p ON m.scope_type = 'project' AND p.project_id = m.scope_id
+      LEFT JOIN ktrlplane.resources r ON m.scope_type = 'resource' AND r.resource_id = m.scope_id
+      LEFT JOIN ktrlplane.projects rp ON rp.project_id = r.project_id
+      WHERE m.user_id IN (${a}, ${b})
+    )
+    SELECT EXISTS (
+      SELECT 1 FROM memberships x JOIN memberships y ON x.org_id = y.org_id
+      WHERE x.user_id = ${a} AND y.user_id = ${b}
+    ) AS shared`.execute(db);
+  return result.rows[0]?.shared === true;
+}
+
 export interface Candidate {
   user_id: string;
   email: string | null;
@@ -356,12 +382,14 @@ function likePattern(text: string): string {
 
 /**
  * Users a granter may pick: members of the scope's organization whose email or name contains
- * `query`, plus the one user (of any organization) whose email is exactly `query`. Never a listing
- * of users outside the organization.
+ * `query`, plus the one user whose email is exactly `query` if they share an organization with
+ * the granter (members of the granter's other organizations). Never a listing of users outside
+ * the organization, and never a confirmation that a stranger's address has an account here.
  */
 export async function searchGrantCandidates(
   db: Kysely<Database>,
   scope: AuthorizedScope,
+  granterId: string,
   query: string,
   limit: number,
 ): Promise<Candidate[]> {
@@ -387,6 +415,7 @@ export async function searchGrantCandidates(
       .select(['user_id', 'email', 'name'])
       .where((eb) => eb(eb.fn('lower', ['email']), '=', q.toLowerCase()))
       .executeTakeFirst();
+    if (exact && !(await shareAnOrganization(db, granterId, exact.user_id))) return found;
     if (exact) {
       const member = (await findOrganizationMember(db, scope, exact.user_id)) !== undefined;
       found.unshift({ ...exact, member });

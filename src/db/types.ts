@@ -22,6 +22,8 @@ export interface UsersTable {
   last_project_id: string | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
+  /** When the address was shown to reach the owner; null = unverified (no grants by email). */
+  email_verified_at: Date | null;
 }
 
 export interface LocalCredentialsTable {
@@ -129,6 +131,26 @@ export interface OidcLoginsTable {
   nonce: string;
   return_to: string;
   expires_at: Date;
+  /** SHA-256 of the value in the starting browser's cookie; the callback must present it. */
+  browser_hash: string;
+}
+
+export interface EmailVerificationsTable {
+  token_hash: string;
+  user_id: string;
+  /** The address the link was mailed to; it verifies nothing once the account's address changed. */
+  email: string;
+  created_at: Date;
+  expires_at: Date;
+}
+
+export interface UserIdentitiesTable {
+  /** The identity provider's `sub` (what the data plane sends as the user id). */
+  sub: string;
+  /** The local account the identity is linked to. */
+  user_id: string;
+  email: string | null;
+  linked_at: Date;
 }
 
 export interface OrganizationsTable {
@@ -649,6 +671,8 @@ export interface Database {
   'ktrlplane.audit_events': AuditEventsTable;
   'ktrlplane.rate_limits': RateLimitsTable;
   'ktrlplane.oidc_logins': OidcLoginsTable;
+  'ktrlplane.email_verifications': EmailVerificationsTable;
+  'ktrlplane.user_identities': UserIdentitiesTable;
   'ktrlplane.idempotency_keys': IdempotencyKeysTable;
   'ktrlplane.resource_types': ResourceTypesTable;
   'ktrlplane.resource_drafts': ResourceDraftsTable;

@@ -40,24 +40,80 @@ export async function createUser(
     .executeTakeFirstOrThrow();
 }
 
-/** Creates or refreshes a user known from an identity provider (OIDC `sub`, email and name claims). */
+/**
+ * Creates or refreshes a user known from an identity provider (OIDC `sub`, email and name claims).
+ * The address counts as verified exactly when the provider says so (`email_verified: true`); a
+ * verified address keeps its original verification time while it stays the same.
+ */
 export async function upsertExternalUser(
   db: Kysely<Database>,
-  user: { user_id: string; email: string | null; name: string | null; kind: 'user' | 'service' },
+  user: {
+    user_id: string;
+    email: string | null;
+    email_verified: boolean;
+    name: string | null;
+    kind: 'user' | 'service';
+  },
   now: Date,
 ): Promise<User> {
-  return db.transaction().execute(async (trx) => {
+  const run = async (trx: Transaction<Database>) => {
+    const { email_verified: verified, ...fields } = user;
     const existing = await findUserById(trx, user.user_id);
-    if (!existing) return createUser(trx, user);
-    if (existing.email === user.email && existing.name === user.name && existing.kind === user.kind)
+    const verifiedAt =
+      verified && user.email !== null
+        ? existing?.email === user.email && existing.email_verified_at
+          ? existing.email_verified_at
+          : now
+        : null;
+    if (!existing) {
+      const created = await createUser(trx, fields);
+      if (!verifiedAt) return created;
+      return markEmailVerified(trx, created.user_id, verifiedAt);
+    }
+    if (
+      existing.email === user.email &&
+      existing.name === user.name &&
+      existing.kind === user.kind &&
+      existing.email_verified_at?.getTime() === verifiedAt?.getTime()
+    )
       return existing;
     return trx
       .updateTable('ktrlplane.users')
-      .set({ email: user.email, name: user.name, kind: user.kind, updated_at: now })
+      .set({ ...fields, email_verified_at: verifiedAt, updated_at: now })
       .where('user_id', '=', user.user_id)
       .returningAll()
       .executeTakeFirstOrThrow();
-  });
+  };
+  // Inside a caller's transaction (a sign-in that claims an address) or in one of its own.
+  return db.isTransaction ? run(db as Transaction<Database>) : db.transaction().execute(run);
+}
+
+/** Marks the user's current address verified at `at`. */
+export async function markEmailVerified(db: Kysely<Database>, userId: string, at: Date): Promise<User> {
+  return db
+    .updateTable('ktrlplane.users')
+    .set({ email_verified_at: at, updated_at: at })
+    .where('user_id', '=', userId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Takes the address off an unverified account, so that whoever proved they own it can have it.
+ * Answers undefined when the account has meanwhile been verified (then it keeps its address).
+ */
+export async function releaseUnverifiedEmail(
+  db: Kysely<Database>,
+  userId: string,
+  now: Date,
+): Promise<User | undefined> {
+  return db
+    .updateTable('ktrlplane.users')
+    .set({ email: null, email_verified_at: null, updated_at: now })
+    .where('user_id', '=', userId)
+    .where('email_verified_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export async function rememberLastUsed(

@@ -142,7 +142,7 @@ for (const { type, path, param } of scopes) {
   accessRoutes.get(`${path}/access/candidates`, ...manage, async (c) => {
     const { db } = c.get('deps');
     const { q } = parseQuery(c);
-    const candidates = await grantCandidates(db, c.get('scope'), q);
+    const candidates = await grantCandidates(db, c.get('scope'), currentPrincipal(c).userId, q);
     if (representationFor(c) === 'fragment') return c.html(<CandidateOptions candidates={candidates} />);
     return respond(c, { candidates }, CandidateList, { title: 'People' });
   });

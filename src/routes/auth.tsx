@@ -72,13 +72,15 @@ authRoutes.post('/auth/signup', async (c) => {
   } catch (error) {
     return formFailure(c, error, (alert) => SignupPage(signupView(c, values, { alert })), 'Sign up');
   }
+  if (result.kind === 'check_email') {
+    // The same answer for a free and a taken address: the mail says which it was, to its owner.
+    if (representationFor(c) === 'json') return c.json({ status: 'verification_sent' }, 202);
+    return redirectAfterWrite(c, '/auth/signup/check-email');
+  }
   await beginSignedInSession(c, deps, result.user.user_id);
   if (representationFor(c) === 'json')
     return c.json({ user: userJson(result.user), invitation: result.accepted }, 201);
-  return redirectAfterWrite(
-    c,
-    result.accepted ? invitationLanding(result.accepted) : safeNext(parsed.data.next),
-  );
+  return redirectAfterWrite(c, invitationLanding(result.accepted));
 });
 
 authRoutes.get('/auth/login', (c) => {

@@ -1,9 +1,11 @@
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../lib/app-env.ts';
+import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
 import { AppError, notFound } from '../lib/errors.ts';
 import { safeNext } from '../lib/forms.tsx';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { recordAudit } from '../services/audit.ts';
+import { linkIdentity } from '../services/identities.ts';
 import { acceptInvitation, invitationLanding } from '../services/invitations.ts';
 import {
   abandonOidcSignIn,
@@ -15,6 +17,7 @@ import {
   type SignInReturn,
   upsertOidcUser,
 } from '../services/oidc.ts';
+import { bindBrowser, browserBindingHash, readBrowserBinding } from '../services/oidc-browser-binding.ts';
 import { beginSignedInSession } from '../services/sessions.ts';
 
 /**
@@ -37,6 +40,7 @@ function signInConfig(c: Context<AppEnv>): OidcSignInConfig {
 }
 
 function retryHref(ret: SignInReturn | null): string {
+  if (ret?.link) return '/account';
   const query = new URLSearchParams();
   if (ret && ret.next !== '/') query.set('next', ret.next);
   if (ret?.invitation) query.set('invitation', ret.invitation);
@@ -117,12 +121,38 @@ oidcRoutes.get('/auth/oidc/start', async (c) => {
   };
   let location: string;
   try {
-    location = await beginOidcSignIn(deps.db, config, ret, deps.clock.now());
+    location = await beginOidcSignIn(deps.db, config, ret, deps.clock.now(), await bindBrowser(c, config));
   } catch (error) {
     return signInFailure(c, error, ret);
   }
   c.header('Cache-Control', 'no-store');
   return c.redirect(location, 302);
+});
+
+/**
+ * Starts the provider's flow to link an identity to the signed-in local account (account page).
+ * A POST (the same-origin check applies), so another site cannot start a link for the user.
+ */
+oidcRoutes.post('/auth/oidc/link', requireUser(), async (c) => {
+  const config = signInConfig(c);
+  const deps = c.get('deps');
+  const principal = currentPrincipal(c);
+  if (principal.via !== 'session') {
+    throw new AppError(403, 'Forbidden', 'Link an identity from the account page in your browser.');
+  }
+  const ret: SignInReturn = { next: '/account', invitation: null, link: principal.userId };
+  let location: string;
+  try {
+    location = await beginOidcSignIn(deps.db, config, ret, deps.clock.now(), await bindBrowser(c, config));
+  } catch (error) {
+    return signInFailure(c, error, ret);
+  }
+  c.header('Cache-Control', 'no-store');
+  if (c.req.header('HX-Request')) {
+    c.header('HX-Redirect', location);
+    return c.body(null, 204);
+  }
+  return c.redirect(location, 303);
 });
 
 oidcRoutes.get('/auth/oidc/callback', async (c) => {
@@ -145,10 +175,24 @@ oidcRoutes.get('/auth/oidc/callback', async (c) => {
         'The identity provider sent you back without a sign-in code. Start the sign-in again.',
       );
     }
-    const completed = await completeOidcSignIn(deps.db, config, { code, state }, now);
+    const browserHash = await browserBindingHash(readBrowserBinding(c, config));
+    const completed = await completeOidcSignIn(deps.db, config, { code, state, browserHash }, now);
     ret = completed.ret;
-    const user = await upsertOidcUser(deps.db, completed.identity, now, 'refuse');
     const actor = c.get('auditActor');
+    if (ret.link) {
+      // Linking, not signing in: the account that started it must still be the one signed in here.
+      const principal = c.get('principal');
+      if (principal?.via !== 'session' || principal.userId !== ret.link) {
+        throw new AppError(
+          400,
+          'Linking could not be completed',
+          'The account that started linking is no longer signed in on this browser. Sign in and start again from your account page.',
+        );
+      }
+      await linkIdentity(deps.db, principal.userId, completed.identity, actor, now);
+      return c.redirect('/account', 303);
+    }
+    const user = await upsertOidcUser(deps.db, completed.identity, now, 'refuse', actor);
     const invitation = ret.invitation;
     const accepted = await deps.db.transaction().execute(async (trx) => {
       await recordAudit(

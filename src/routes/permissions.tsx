@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { listReadableResources } from '../db/resources.repository.ts';
-import { findUserById } from '../db/users.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
 import { AppError } from '../lib/errors.ts';
@@ -8,6 +7,7 @@ import { parseInput } from '../lib/input.ts';
 import { CHECK_ON_BEHALF_OF, ROLE } from '../lib/roles.ts';
 import { permissionCheckQuery, resourceListQuery } from '../schemas/permissions.ts';
 import { canonicalTypeId } from '../schemas/resource-types/type-ids.ts';
+import { resolveUserId } from '../services/identities.ts';
 import type { Principal } from '../services/principal.ts';
 import { actionsOn, effectiveActions } from '../services/rbac.ts';
 import { viewOfResource } from '../services/resources.ts';
@@ -36,7 +36,11 @@ permissionsRoutes.get('/permissions/check', requireUser(), async (c) => {
   const query = parseInput(permissionCheckQuery, c.req.query());
   const now = clock.now();
   let subject: Principal = caller;
-  if (query.userId && query.userId !== caller.userId) {
+  // The data plane sends the identity provider's `sub`; a `sub` linked to a local account
+  // (services/identities.ts) is that account, so the check answers with the account's roles.
+  const named = query.userId ? await resolveUserId(db, query.userId) : undefined;
+  const subjectId = named?.user_id ?? query.userId;
+  if (subjectId && subjectId !== caller.userId) {
     if (caller.kind !== 'service') {
       throw new AppError(
         403,
@@ -51,7 +55,7 @@ permissionsRoutes.get('/permissions/check', requireUser(), async (c) => {
         `This service account may not check permissions on behalf of users: it needs the Permission Checker role at global scope (npm run grant-role -- --client <client id> --role ${ROLE.permissionChecker} --scope global).`,
       );
     }
-    const user = await findUserById(db, query.userId);
+    const user = named;
     subject = user
       ? {
           userId: user.user_id,
@@ -61,12 +65,13 @@ permissionsRoutes.get('/permissions/check', requireUser(), async (c) => {
           isPlatformAdmin: user.is_platform_admin,
           via: 'oidc',
         }
-      : { userId: query.userId, email: null, name: null, kind: 'user', isPlatformAdmin: false, via: 'oidc' };
+      : { userId: subjectId, email: null, name: null, kind: 'user', isPlatformAdmin: false, via: 'oidc' };
   }
   // A scope that does not exist and one the subject has nothing on answer alike: an empty list.
   const permissions = await actionsOn(db, subject, query.scopeType, query.scopeId, now, { global: false });
   return c.json({
-    user_id: subject.userId,
+    // The id the data plane asked about, even when it resolved to a linked local account.
+    user_id: query.userId ?? subject.userId,
     scope_type: query.scopeType,
     scope_id: query.scopeId,
     permissions,

@@ -31,6 +31,10 @@ export const changePasswordInput = z.object({
   new_password: newPassword,
 });
 
+export const unlinkIdentityInput = z.object({
+  sub: z.string().min(1, 'name the identity to unlink').max(255),
+});
+
 /** What a user looks like in JSON; never any credential. */
 export function userJson(user: {
   user_id: string;

@@ -139,8 +139,8 @@ export type GrantResult =
 
 /**
  * Grants a role on the scope. `user_id` must be a member of the scope's organization (else 404, as
- * for an unknown id); an email of an existing user (exact, case-insensitive) grants to that user;
- * any other email gets an invitation, its email queued in the same transaction. Granting a role the
+ * for an unknown id); an email of an existing user who verified it (exact, case-insensitive) grants
+ * to that user; any other email (an unverified account's included) gets an invitation, its email queued in the same transaction. Granting a role the
  * user already holds here only updates its expiry.
  */
 export async function grantAccess(
@@ -165,7 +165,11 @@ export async function grantAccess(
       }
       userId = member.user_id;
     } else if (input.email !== undefined) {
-      userId = (await findUserByEmail(trx, input.email))?.user_id;
+      // Only an account that verified the address receives the grant directly; for anyone else
+      // (no account, or an unverified one, possibly a squatter's) the grant becomes an invitation,
+      // which only the mailbox's owner can accept (issue 15 finding 4).
+      const holder = await findUserByEmail(trx, input.email);
+      userId = holder?.email_verified_at ? holder.user_id : undefined;
       if (!userId) {
         const { invitation, renewed } = await inviteToScope(
           trx,
@@ -337,13 +341,18 @@ export async function revokeAssignment(
 
 const CANDIDATE_LIMIT = 20;
 
-/** People to grant to: members of the organization matching `query`, plus an exact email match. */
+/**
+ * People to grant to: members of the organization matching `query`, plus an exact email match
+ * among people who already share an organization with the granter (issue 15 finding 8: a
+ * stranger's address is never confirmed; grant by email invites them instead).
+ */
 export async function grantCandidates(
   db: Kysely<Database>,
   scope: AuthorizedScope,
+  granterId: string,
   query: string,
 ): Promise<Candidate[]> {
-  return searchGrantCandidates(db, scope, query, CANDIDATE_LIMIT);
+  return searchGrantCandidates(db, scope, granterId, query, CANDIDATE_LIMIT);
 }
 
 /** One direct assignment of this scope and the roles it may change to (to render its row again). */

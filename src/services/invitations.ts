@@ -13,6 +13,7 @@ import {
 import { enqueueMail } from '../db/mail-outbox.repository.ts';
 import { grantRole, scopeNames } from '../db/role-assignments.repository.ts';
 import type { Database, Invitation, User } from '../db/types.ts';
+import { markEmailVerified } from '../db/users.repository.ts';
 import { randomToken, sha256Hex } from '../lib/crypto.ts';
 import { notFound } from '../lib/errors.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
@@ -52,6 +53,22 @@ export async function acceptInvitation(
     created_by: invitation.invited_by,
   });
   await markInvitationAccepted(trx, invitation.invitation_id, user.user_id, now);
+  if (!user.email_verified_at) {
+    // The link was mailed to this address: whoever opened it owns the mailbox.
+    await markEmailVerified(trx, user.user_id, now);
+    await recordAudit(
+      trx,
+      { ...actor, actorType: 'user', actorId: user.user_id, actorLabel: user.email },
+      {
+        action: 'auth.email_verified',
+        targetType: 'user',
+        targetId: user.user_id,
+        orgId: null,
+        after: { email: user.email, method: 'invitation' },
+      },
+      now,
+    );
+  }
   await recordAudit(
     trx,
     { ...actor, actorType: 'user', actorId: user.user_id, actorLabel: user.email },

@@ -20,12 +20,14 @@ const REDACTED_TOKEN = '[REDACTED]';
 
 /**
  * Removes the secrets mail carries (invitation links hold a token that grants access) so a message
- * can be logged: the token in `/invitations/<token>` and in `?invitation=<token>`.
+ * can be logged: the token in `/invitations/<token>`, in `?invitation=<token>` and in
+ * `/auth/verify-email/<token>`.
  */
 export function redactMailSecrets(text: string): string {
   return text
     .replace(/(\/invitations\/)[^\s/?#"'<>]+/g, `$1${REDACTED_TOKEN}`)
-    .replace(/([?&]invitation=)[^\s&#"'<>]+/g, `$1${REDACTED_TOKEN}`);
+    .replace(/([?&]invitation=)[^\s&#"'<>]+/g, `$1${REDACTED_TOKEN}`)
+    .replace(/(\/auth\/verify-email\/)[^\s/?#"'<>]+/g, `$1${REDACTED_TOKEN}`);
 }
 
 /**
@@ -97,6 +99,48 @@ export function invitationMessage(invitation: {
       '',
       `The link works once and expires on ${invitation.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
       'If you did not expect this invitation, ignore this email: nothing happens unless you open the link.',
+    ].join('\n'),
+  };
+}
+
+const utc = (at: Date) => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/** The email-verification mail. `link` carries the token: never log this text as is. */
+export function emailVerificationMessage(input: {
+  email: string;
+  link: string;
+  expiresAt: Date;
+}): MailMessage {
+  return {
+    to: input.email,
+    subject: 'Confirm your email address for ktrlplane',
+    text: [
+      'Someone (hopefully you) created a ktrlplane account with this email address.',
+      '',
+      'Open this link to confirm that the address is yours:',
+      input.link,
+      '',
+      `The link works once and expires on ${utc(input.expiresAt)}.`,
+      'If you did not create this account, ignore this email: the account stays unconfirmed and receives nothing shared with this address.',
+    ].join('\n'),
+  };
+}
+
+/**
+ * Sent instead of a verification mail when someone signs up with an address that already has an
+ * account: sign-up answers alike either way (no enumeration), and the owner learns of it here.
+ */
+export function signupAttemptMessage(input: { email: string; signInLink: string }): MailMessage {
+  return {
+    to: input.email,
+    subject: 'Someone tried to sign up to ktrlplane with your email address',
+    text: [
+      'Someone tried to create a ktrlplane account with this email address, which already has one.',
+      '',
+      'If it was you, sign in instead:',
+      input.signInLink,
+      '',
+      'If it was not you, you can ignore this email: nothing was changed and no account was created.',
     ].join('\n'),
   };
 }

@@ -1,12 +1,16 @@
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
+import { deleteEmailVerificationsOf } from '../db/email-verifications.repository.ts';
 import { deleteExpiredOidcLogins, insertOidcLogin, takeOidcLogin } from '../db/oidc-logins.repository.ts';
 import { hasLocalPassword, isPlaceholderInvitee } from '../db/placeholder-invitees.repository.ts';
+import { deleteSessionsOfUser } from '../db/sessions.repository.ts';
 import type { Database, User } from '../db/types.ts';
-import { findUserByEmail, findUserById, upsertExternalUser } from '../db/users.repository.ts';
-import { base64url, randomToken } from '../lib/crypto.ts';
+import { findLinkedUser } from '../db/user-identities.repository.ts';
+import { findUserByEmail, findUserById, releaseUnverifiedEmail, upsertExternalUser } from '../db/users.repository.ts';
+import { base64url, constantTimeEqual, randomToken } from '../lib/crypto.ts';
 import { AppError, conflict } from '../lib/errors.ts';
+import { type AuditActor, recordAudit } from './audit.ts';
 import { claimPlaceholderInvitee } from './placeholder-invitees.ts';
 
 /**
@@ -109,6 +113,8 @@ async function keySet(issuer: string) {
 export interface OidcIdentity {
   userId: string;
   email: string | null;
+  /** True only when the provider said `email_verified: true`. */
+  emailVerified: boolean;
   name: string | null;
   kind: 'user' | 'service';
 }
@@ -157,7 +163,9 @@ export function identityFromClaims(payload: JWTPayload): OidcIdentity | null {
   };
   if (claims.gty === 'client-credentials') {
     const clientId = claims.azp ?? claims.client_id ?? claims.sub?.replace(/@clients$/, '');
-    return clientId ? { userId: `${clientId}@clients`, email: null, name: clientId, kind: 'service' } : null;
+    return clientId
+      ? { userId: `${clientId}@clients`, email: null, emailVerified: false, name: clientId, kind: 'service' }
+      : null;
   }
   if (!claims.sub) return null;
   const email =
@@ -167,6 +175,7 @@ export function identityFromClaims(payload: JWTPayload): OidcIdentity | null {
   return {
     userId: claims.sub,
     email,
+    emailVerified: email !== null && claims.email_verified === true,
     name: typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : null,
     kind: 'user',
   };
@@ -184,51 +193,94 @@ export async function verifyAccessToken(
 }
 
 /**
- * Creates or refreshes the user an OIDC identity names (the `sub` is the identity). A first sign-in
- * whose email is held by a Go-era placeholder invitee takes over its roles (claimPlaceholderInvitee).
- * Emails are
- * unique, and an address that already belongs to another account (a local one, say) is never
- * taken over: for an API caller it is left out, for a browser sign-in (`onEmailTaken: 'refuse'`)
- * the person is told, since they can act on it.
+ * The account an OIDC identity signs in as: the local account its `sub` is linked to (account
+ * page), else the user the `sub` names, created or refreshed from the claims. Emails are unique:
+ * - an address held by another account that has verified it is never taken over: an API caller
+ *   gets no email, a browser sign-in (`onEmailTaken: 'refuse'`) is told, since the person can act;
+ * - an address held by an account that never verified it goes to a browser sign-in whose provider
+ *   verified it (`email_verified: true`): the provider has shown this person owns the mailbox,
+ *   while the holder never did (it may be a squatter). The holder keeps its account and grants but
+ *   loses the address (and so its password sign-in, which is by email); its sessions and pending
+ *   links end. Audited as `auth.email_released` in the same transaction. Linking the identity to
+ *   the holder instead would hand whoever set the holder's password an account the real owner now
+ *   uses.
+ * - an address held by a Go-era placeholder invitee (its user id is the email, no password) goes
+ *   to the first sign-in whose provider verified it, with the roles granted to it
+ *   (claimPlaceholderInvitee), as the Go service did.
  */
 export async function upsertOidcUser(
   db: Kysely<Database>,
   identity: OidcIdentity,
   now: Date,
   onEmailTaken: 'drop' | 'refuse' = 'drop',
+  actor?: AuditActor,
 ): Promise<User> {
-  let email = identity.email;
+  const linked = await findLinkedUser(db, identity.userId);
+  if (linked) return linked;
+  const email = identity.email;
   const holder = email ? await findUserByEmail(db, email) : undefined;
   if (
     holder &&
     holder.user_id !== identity.userId &&
     identity.kind === 'user' &&
+    identity.emailVerified &&
     isPlaceholderInvitee(holder) &&
     !(await hasLocalPassword(db, holder.user_id)) &&
     !(await findUserById(db, identity.userId))
   )
     return claimPlaceholderInvitee(db, holder, identity, now);
-  if (holder && holder.user_id !== identity.userId) {
-    if (onEmailTaken === 'refuse') {
-      throw conflict(
-        `An account with the email ${email} already exists here. Sign in with its password instead, or ask an administrator to remove it first.`,
+  const fields = {
+    user_id: identity.userId,
+    email,
+    email_verified: identity.emailVerified,
+    name: identity.name,
+    kind: identity.kind,
+  };
+  if (!holder || holder.user_id === identity.userId) return upsertExternalUser(db, fields, now);
+  const claims = onEmailTaken === 'refuse' && identity.emailVerified && holder.email_verified_at === null;
+  if (claims && actor) {
+    return db.transaction().execute(async (trx) => {
+      const released = await releaseUnverifiedEmail(trx, holder.user_id, now);
+      if (!released) throw emailTaken(email);
+      await deleteEmailVerificationsOf(trx, holder.user_id);
+      await deleteSessionsOfUser(trx, holder.user_id);
+      await recordAudit(
+        trx,
+        { ...actor, actorType: 'user', actorId: identity.userId, actorLabel: email },
+        {
+          action: 'auth.email_released',
+          targetType: 'user',
+          targetId: holder.user_id,
+          orgId: null,
+          before: { email: holder.email },
+          after: { email: null, claimed_by: identity.userId },
+        },
+        now,
       );
-    }
-    email = null;
+      return upsertExternalUser(trx, fields, now);
+    });
   }
-  return upsertExternalUser(
-    db,
-    { user_id: identity.userId, email, name: identity.name, kind: identity.kind },
-    now,
+  if (onEmailTaken === 'refuse') throw emailTaken(email);
+  return upsertExternalUser(db, { ...fields, email: null, email_verified: false }, now);
+}
+
+function emailTaken(email: string | null) {
+  return conflict(
+    `An account with the email ${email} already exists here. Sign in with its password instead, or ask an administrator to remove it first.`,
   );
 }
 
 // ——— Browser sign-in: authorization code + PKCE ———
 
-/** Where to go after signing in, and the invitation to accept on the way (kept in `return_to`). */
+/**
+ * Where to go after signing in, and the invitation to accept on the way (kept in `return_to`).
+ * `link` names the signed-in local account that started the flow to link an identity to it
+ * (account page) instead of signing in.
+ */
 export interface SignInReturn {
   next: string;
   invitation: string | null;
+  link?: string | null;
 }
 
 /** The redirect URI registered at the provider: BASE_URL + /auth/oidc/callback. */
@@ -251,6 +303,7 @@ function decodeReturn(text: string): SignInReturn {
     return {
       next: typeof value.next === 'string' ? value.next : '/',
       invitation: typeof value.invitation === 'string' ? value.invitation : null,
+      link: typeof value.link === 'string' ? value.link : null,
     };
   } catch {
     return { next: '/', invitation: null };
@@ -268,6 +321,7 @@ export async function beginOidcSignIn(
   config: OidcSignInConfig,
   ret: SignInReturn,
   now: Date,
+  browserHash: string,
 ): Promise<string> {
   const discovery = await discover(config.OIDC_ISSUER);
   const state = randomToken();
@@ -280,6 +334,7 @@ export async function beginOidcSignIn(
     nonce,
     return_to: encodeReturn(ret),
     expires_at: new Date(now.getTime() + SIGN_IN_TTL_MS),
+    browser_hash: browserHash,
   });
   const url = new URL(discovery.authorization_endpoint);
   url.searchParams.set('response_type', 'code');
@@ -306,6 +361,15 @@ export async function abandonOidcSignIn(
   return row ? decodeReturn(row.return_to) : null;
 }
 
+/** The browser's binding did not match the state's: the callback was opened in another browser. */
+const OTHER_BROWSER =
+  'This sign-in was started in another browser, or this browser no longer has its cookie, so it was not completed and nobody was signed in.';
+
+function sameHash(a: string, b: string): boolean {
+  const encoder = new TextEncoder();
+  return constantTimeEqual(encoder.encode(a), encoder.encode(b));
+}
+
 const startAgain = (detail: string) =>
   new AppError(400, 'Sign-in could not be completed', `${detail} Start the sign-in again.`);
 
@@ -318,11 +382,15 @@ const startAgain = (detail: string) =>
 export async function completeOidcSignIn(
   db: Kysely<Database>,
   config: OidcSignInConfig,
-  params: { code: string; state: string },
+  params: { code: string; state: string; browserHash: string | null },
   now: Date,
 ): Promise<{ identity: OidcIdentity; ret: SignInReturn }> {
   const row = await takeOidcLogin(db, params.state, now);
   if (!row) throw startAgain('This sign-in has expired or was already used.');
+  // Checked before the code is redeemed: a callback from another browser gets nothing further.
+  if (!params.browserHash || !row.browser_hash || !sameHash(params.browserHash, row.browser_hash)) {
+    throw startAgain(OTHER_BROWSER);
+  }
   const ret = decodeReturn(row.return_to);
   const discovery = await discover(config.OIDC_ISSUER);
   const tokens = await redeemCode(discovery, config, params.code, row.code_verifier);

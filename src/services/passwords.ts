@@ -53,7 +53,19 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return constantTimeEqual(actual, expected);
 }
 
-/** A hash to verify against when the account does not exist, so timing does not reveal that. */
-export async function dummyHash(iterations: number): Promise<string> {
-  return hashPassword('not-a-real-password', iterations);
+const dummyHashes = new Map<number, Promise<string>>();
+
+/**
+ * A hash to verify against when the account does not exist, so timing does not reveal that. It is
+ * computed once per iteration count and kept: computing a fresh one each time cost a second
+ * PBKDF2 run, which made an unknown email measurably slower than a known one.
+ */
+export function dummyHash(iterations: number): Promise<string> {
+  let hash = dummyHashes.get(iterations);
+  if (!hash) {
+    hash = hashPassword('not-a-real-password', iterations);
+    hash.catch(() => dummyHashes.delete(iterations));
+    dummyHashes.set(iterations, hash);
+  }
+  return hash;
 }

@@ -34,7 +34,7 @@ export async function claimPlaceholderInvitee(
     const { moved, orgIds } = await transferPlaceholderAssignments(trx, placeholder.user_id, created.user_id);
     const user = await trx
       .updateTable('ktrlplane.users')
-      .set({ email })
+      .set({ email, email_verified_at: now })
       .where('user_id', '=', created.user_id)
       .returningAll()
       .executeTakeFirstOrThrow();

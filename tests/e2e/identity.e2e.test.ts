@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/db/dialects/node.ts';
 import { ROLE } from '../../src/lib/roles.ts';
 import { launchBrowser } from '../helpers/browser.ts';
+import { finishSignUpInBrowser } from '../helpers/browser-flows.ts';
 import { databaseUrl } from '../helpers/pg-urls.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
@@ -39,6 +40,7 @@ async function signUp(page: Page, name: string, email: string) {
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', 'a long passphrase');
   await page.click('button:has-text("Create account")');
+  await finishSignUpInBrowser(page, server.url, email);
 }
 
 describe('identity and tenancy in Chromium', () => {
@@ -59,7 +61,7 @@ describe('identity and tenancy in Chromium', () => {
 
     await page.fill('input[name=password]', 'a long passphrase');
     await page.click('button:has-text("Create account")');
-    await page.waitForURL(/\/organizations$/);
+    await finishSignUpInBrowser(page, server.url, 'ada@example.com');
 
     await page.fill('#create-organization input[name=name]', 'Acme Robotics');
     await page.click('button:has-text("Create organization")');
@@ -139,7 +141,7 @@ describe('identity and tenancy in Chromium', () => {
       await owner.fill('input[name=email]', 'ada@example.com');
       await owner.fill('input[name=password]', 'a long passphrase');
       await owner.click('button:has-text("Create account")');
-      await owner.waitForURL(/\/organizations$/);
+      await finishSignUpInBrowser(owner, pgServer.url, 'ada@example.com');
       await owner.fill('#create-organization input[name=name]', 'Acme');
       await owner.fill('#create-organization input[name=org_id]', 'acme');
       await owner.click('button:has-text("Create organization")');
@@ -156,6 +158,7 @@ describe('identity and tenancy in Chromium', () => {
       const mail = await database.db
         .selectFrom('ktrlplane.mail_outbox')
         .select(['to_address', 'body_text'])
+        .where('to_address', '=', 'carol@example.com')
         .executeTakeFirstOrThrow();
       expect(mail.to_address).toBe('carol@example.com');
       const link = /https?:\/\/\S+\/invitations\/[A-Za-z0-9_-]+/.exec(mail.body_text)?.[0];

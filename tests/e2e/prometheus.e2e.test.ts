@@ -77,8 +77,15 @@ describe('Prometheus scraping ktrlplane', () => {
       headers: { ...ORIGIN_HEADERS, Origin: server.url },
       body: JSON.stringify({ email: 'prom@example.com', name: 'Prom', password: PLANTED.password }),
     });
-    expect(signup.status).toBe(201);
-    const cookie = signup.headers.get('Set-Cookie')?.split(';')[0] ?? '';
+    // Sign-up answers "check your inbox" without a session; signing in gives one.
+    expect(signup.status).toBe(202);
+    const login = await fetch(`${server.url}/auth/login`, {
+      method: 'POST',
+      headers: { ...ORIGIN_HEADERS, Origin: server.url },
+      body: JSON.stringify({ email: 'prom@example.com', password: PLANTED.password }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('Set-Cookie')?.split(';')[0] ?? '';
     const created = await fetch(`${server.url}/organizations`, {
       method: 'POST',
       headers: { ...ORIGIN_HEADERS, Origin: server.url, Cookie: cookie },

@@ -12,6 +12,24 @@ export async function signUpInBrowser(
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', 'a long passphrase');
   await page.click('button:has-text("Create account")');
+  await finishSignUpInBrowser(page, baseUrl, email);
+}
+
+/**
+ * After "Create account": sign-up answers "check your inbox" without signing in (a taken address
+ * must look the same), so the browser signs in with the new password and lands on /organizations.
+ */
+export async function finishSignUpInBrowser(
+  page: Page,
+  baseUrl: string,
+  email: string,
+  password = 'a long passphrase',
+): Promise<void> {
+  await page.waitForURL(/\/auth\/signup\/check-email$/);
+  await page.goto(`${baseUrl}/auth/login`);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('main button:has-text("Sign in")');
   await page.waitForURL(/\/organizations$/);
 }
 

@@ -1,11 +1,15 @@
 import { insertApiToken } from '../../src/db/api-tokens.repository.ts';
 import { grantRole } from '../../src/db/role-assignments.repository.ts';
+import { insertSession } from '../../src/db/sessions.repository.ts';
 import type { ScopeType, TokenAccess } from '../../src/db/types.ts';
+import { findUserByEmail, markEmailVerified } from '../../src/db/users.repository.ts';
 import { randomToken, sha256Hex } from '../../src/lib/crypto.ts';
 import type { AuditActor } from '../../src/services/audit.ts';
 import { API_TOKEN_PREFIX } from '../../src/services/authentication.ts';
 import { billingPolicyOf } from '../../src/services/billing/policy.ts';
+import { emailVerificationMessage } from '../../src/services/mail.ts';
 import { authorize } from '../../src/services/rbac.ts';
+import { sessionCookieName } from '../../src/services/sessions.ts';
 import { createOrganization, createProject } from '../../src/services/tenancy.ts';
 import type { TestContext } from './test-app.ts';
 
@@ -29,11 +33,17 @@ const systemActor: AuditActor = {
   userAgent: null,
 };
 
-/** Signs a user up through the real endpoint and keeps their session cookie. */
+/**
+ * Signs a user up through the real endpoint and gives them a browser session. Sign-up answers
+ * "check your inbox" without signing in (a taken address must look the same), so the session is
+ * started the way a sign-in starts one. The address counts as verified, as for someone who opened
+ * their link, unless `verified: false` (tests of unverified accounts).
+ */
 export async function signUpUser(
   t: TestContext,
   email: string,
   name = email.split('@')[0] ?? 'User',
+  options: { verified?: boolean } = {},
 ): Promise<TestUser> {
   const password = 'correct horse battery staple';
   const res = await t.app.request('/auth/signup', {
@@ -41,10 +51,33 @@ export async function signUpUser(
     headers: { 'Content-Type': 'application/json', Accept: 'application/json', Origin: ORIGIN },
     body: JSON.stringify({ email, name, password }),
   });
-  if (res.status !== 201) throw new Error(`sign-up of ${email} failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { user: { user_id: string } };
-  const setCookie = res.headers.get('Set-Cookie') ?? '';
-  return { userId: body.user.user_id, email, password, cookie: setCookie.split(';')[0] ?? '' };
+  if (res.status !== 202) throw new Error(`sign-up of ${email} failed: ${res.status} ${await res.text()}`);
+  const user = await findUserByEmail(t.database.db, email);
+  if (!user) throw new Error(`sign-up of ${email} answered 202 but made no account (the address was taken)`);
+  if (options.verified !== false) {
+    // As if they had opened the link: the address is verified and the mail is out of the way, so
+    // tests that count the outbox see only the mail they cause.
+    await markEmailVerified(t.database.db, user.user_id, t.clock.now());
+    await t.database.db
+      .deleteFrom('ktrlplane.email_verifications')
+      .where('user_id', '=', user.user_id)
+      .execute();
+    await t.database.db
+      .deleteFrom('ktrlplane.mail_outbox')
+      .where('to_address', '=', email)
+      .where('subject', '=', emailVerificationMessage({ email, link: '', expiresAt: new Date() }).subject)
+      .execute();
+  }
+  const token = randomToken();
+  await insertSession(t.database.db, {
+    session_hash: await sha256Hex(token),
+    user_id: user.user_id,
+    created_at: t.clock.now(),
+    expires_at: new Date(t.clock.now().getTime() + t.deps.config.SESSION_TTL_HOURS * 3_600_000),
+    ip: null,
+    user_agent: null,
+  });
+  return { userId: user.user_id, email, password, cookie: `${sessionCookieName(t.deps.config)}=${token}` };
 }
 
 /** Headers of a browser request by `user` (session cookie and this site's Origin). */

@@ -330,10 +330,13 @@ describe('role assignments at each scope', () => {
     expect(both.status).toBe(422);
   });
 
-  it('user search finds members by part of their email or name, and anyone else only by exact email', async () => {
+  it('user search finds members by part of their email or name, and a colleague of another organization only by exact email', async () => {
     const { ada, bob } = await acme();
     await grant(t, bob, ROLE.viewer, 'project', 'web');
     const outsider = await signUpUser(t, 'carol@other.example', 'Carol Outsider');
+    // Carol and Ada work together in another organization, so Ada may find her by her address.
+    await createOrgFor(t, outsider, 'Other', 'other');
+    await grant(t, ada, 'viewer', 'organization', 'other');
     const search = async (q: string) => {
       const res = await request(ada, 'GET', `/projects/web/access/candidates?q=${encodeURIComponent(q)}`);
       expect(res.status).toBe(200);
@@ -347,6 +350,13 @@ describe('role assignments at each scope', () => {
     expect(await search('CAROL@other.example')).toEqual([
       { user_id: outsider.userId, email: 'carol@other.example', name: 'Carol Outsider', member: false },
     ]);
+
+    // A stranger (no organization in common with Ada) is not confirmed even by an exact address.
+    await signUpUser(t, 'dan@stranger.example', 'Dan Stranger');
+    expect(await search('dan@stranger.example')).toEqual([]);
+    const danOwnOrg = await signUpUser(t, 'erin@stranger.example', 'Erin Stranger');
+    await createOrgFor(t, danOwnOrg, 'Erin Co', 'erin-co');
+    expect(await search('erin@stranger.example')).toEqual([]);
 
     const options = await t.app.request('/projects/web/access/candidates?email=bo', {
       headers: as(ada, { 'HX-Request': 'true' }),

@@ -7,17 +7,36 @@ const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/
 describe('local accounts', () => {
   const t = useTestApp();
 
-  it('signs up the first user as platform admin, with a session cookie', async () => {
+  it('signs up the first user as platform admin, unverified, and signs in with a session cookie', async () => {
     const res = await t.app.request('/auth/signup', {
       method: 'POST',
       headers: JSON_HEADERS,
       body: JSON.stringify({ email: 'Ada@Example.com', name: 'Ada', password: 'a long passphrase' }),
     });
-    expect(res.status).toBe(201);
-    const body = await res.json();
+    // Sign-up answers alike for a free and a taken address, so it does not sign in.
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ status: 'verification_sent' });
+    expect(res.headers.get('Set-Cookie')).toBeNull();
+    const created = await t.database.db
+      .selectFrom('ktrlplane.users')
+      .select(['email', 'name', 'is_platform_admin', 'email_verified_at'])
+      .executeTakeFirstOrThrow();
+    expect(created).toEqual({
+      email: 'ada@example.com',
+      name: 'Ada',
+      is_platform_admin: true,
+      email_verified_at: null,
+    });
+    const login = await t.app.request('/auth/login', {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ email: 'ada@example.com', password: 'a long passphrase' }),
+    });
+    expect(login.status).toBe(200);
+    const body = await login.json();
     expect(body.user).toMatchObject({ email: 'ada@example.com', name: 'Ada', is_platform_admin: true });
     expect(JSON.stringify(body)).not.toContain('pbkdf2');
-    const cookie = res.headers.get('Set-Cookie') ?? '';
+    const cookie = login.headers.get('Set-Cookie') ?? '';
     expect(cookie).toMatch(/^session=[A-Za-z0-9_-]{40,};/);
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Lax');
@@ -31,7 +50,7 @@ describe('local accounts', () => {
     expect(row.is_platform_admin).toBe(false);
   });
 
-  it('rejects a short password and a bad email with field errors, and a taken email with 409', async () => {
+  it('rejects a short password and a bad email with field errors, and answers a taken email like a free one', async () => {
     const res = await t.app.request('/auth/signup', {
       method: 'POST',
       headers: JSON_HEADERS,
@@ -46,7 +65,8 @@ describe('local accounts', () => {
       headers: JSON_HEADERS,
       body: JSON.stringify({ email: 'TAKEN@example.com', name: 'X', password: 'a long passphrase' }),
     });
-    expect(again.status).toBe(409);
+    expect(again.status).toBe(202);
+    expect(await again.json()).toEqual({ status: 'verification_sent' });
   });
 
   it('signs in with the right password and refuses a wrong one without saying whether the email exists', async () => {
@@ -153,14 +173,16 @@ describe('local accounts', () => {
     expect(html).not.toContain('<html');
   });
 
-  it('redirects a browser form sign-up to the next page with a 303', async () => {
+  it('redirects a browser form sign-up to the check-your-inbox page with a 303', async () => {
     const res = await t.app.request('/auth/signup', {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN },
       body: 'email=hal%40example.com&name=Hal&password=a+long+passphrase&next=%2Forganizations',
     });
     expect(res.status).toBe(303);
-    expect(res.headers.get('Location')).toBe('/organizations');
+    expect(res.headers.get('Location')).toBe('/auth/signup/check-email');
+    const page = await t.app.request('/auth/signup/check-email');
+    expect(await page.text()).toContain('Check your inbox');
   });
 });
 

@@ -168,11 +168,19 @@ describe('OIDC', () => {
   });
 
   describe('browser sign-in (authorization code + PKCE)', () => {
+    /** The browser-binding cookie the last start set (the browser that started the sign-in). */
+    let binding = '';
     async function start(query = '') {
       const res = await app().request(`/auth/oidc/start${query}`, { headers: BROWSER });
       expect(res.status).toBe(302);
+      binding = (res.headers.get('Set-Cookie') ?? '').split(';')[0] ?? '';
       return new URL(res.headers.get('Location') ?? '');
     }
+    /** Headers of the browser that started the sign-in (its binding cookie, plus any others). */
+    const inBrowser = (extraCookie = '') => ({
+      ...BROWSER,
+      Cookie: [binding, extraCookie].filter(Boolean).join('; '),
+    });
 
     /** Runs the whole round trip and answers ktrlplane's response to the callback. */
     async function signInThroughProvider(
@@ -182,7 +190,9 @@ describe('OIDC', () => {
     ) {
       const callback = await provider.authorizeInBrowser((await start(query)).href, accountId);
       expect(callback.origin + callback.pathname).toBe(`${BASE_URL}/auth/oidc/callback`);
-      return app().request(callback.pathname + callback.search, { headers: { ...BROWSER, ...headers } });
+      return app().request(callback.pathname + callback.search, {
+        headers: { ...headers, ...inBrowser(headers.Cookie) },
+      });
     }
 
     it('sends the browser to the provider with state, nonce and an S256 challenge, keeping next', async () => {
@@ -279,9 +289,9 @@ describe('OIDC', () => {
 
     it('uses a state once: replaying the callback answers a page that says to start again', async () => {
       const callback = await provider.authorizeInBrowser((await start()).href, 'auth0|dora');
-      const first = await app().request(callback.pathname + callback.search, { headers: BROWSER });
+      const first = await app().request(callback.pathname + callback.search, { headers: inBrowser() });
       expect(first.status).toBe(303);
-      const again = await app().request(callback.pathname + callback.search, { headers: BROWSER });
+      const again = await app().request(callback.pathname + callback.search, { headers: inBrowser() });
       expect(again.status).toBe(400);
       const html = await again.text();
       expect(html).toContain('Start the sign-in again');
@@ -303,7 +313,7 @@ describe('OIDC', () => {
       const authorization = await start('?next=%2Forganizations');
       const callback = await provider.authorizeInBrowser(authorization.href, 'auth0|eve', { abort: true });
       expect(callback.searchParams.get('error')).toBe('access_denied');
-      const res = await app().request(callback.pathname + callback.search, { headers: BROWSER });
+      const res = await app().request(callback.pathname + callback.search, { headers: inBrowser() });
       expect(res.status).toBe(400);
       const html = await res.text();
       expect(html).toContain('access was denied or the sign-in was cancelled');
@@ -315,7 +325,7 @@ describe('OIDC', () => {
     it('refuses an ID token whose nonce is not the one this sign-in sent', async () => {
       const callback = await provider.authorizeInBrowser((await start()).href, 'auth0|gus');
       await t.database.db.updateTable('ktrlplane.oidc_logins').set({ nonce: 'another-nonce' }).execute();
-      const res = await app().request(callback.pathname + callback.search, { headers: BROWSER });
+      const res = await app().request(callback.pathname + callback.search, { headers: inBrowser() });
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('could not be verified');
       expect(await t.database.db.selectFrom('ktrlplane.users').selectAll().execute()).toEqual([]);
@@ -327,7 +337,7 @@ describe('OIDC', () => {
         .updateTable('ktrlplane.oidc_logins')
         .set({ code_verifier: randomToken(48) })
         .execute();
-      const res = await app().request(callback.pathname + callback.search, { headers: BROWSER });
+      const res = await app().request(callback.pathname + callback.search, { headers: inBrowser() });
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('did not accept the sign-in (invalid_grant)');
     });
@@ -345,13 +355,98 @@ describe('OIDC', () => {
       expect(t.logs.some((line) => line.msg === 'OIDC provider failure')).toBe(true);
     });
 
-    it('does not take over the email of an existing account', async () => {
+    it('does not take over the email of an account that verified it', async () => {
       await signUpUser(t, 'frank@example.test');
       provider.accounts.set('auth0|frank', { email: 'frank@example.test', name: 'Frank' });
       const res = await signInThroughProvider('auth0|frank');
       expect(res.status).toBe(409);
       expect(await res.text()).toContain('already exists here');
       expect(res.headers.get('Set-Cookie')).toBeNull();
+    });
+
+    it('refuses a callback opened in another browser: the attacker’s callback URL does not sign the victim in', async () => {
+      provider.accounts.set('auth0|mallory', { email: 'mallory@example.test', name: 'Mallory' });
+      const victim = await signUpUser(t, 'victim@example.test');
+      // The victim's browser: no binding cookie, only its session, or its own binding and session.
+      await start();
+      const victimBinding = binding;
+      for (const cookie of ['', victim.cookie, `${victimBinding}; ${victim.cookie}`]) {
+        // The attacker starts a sign-in with their own account and stops before the callback.
+        const callback = await provider.authorizeInBrowser((await start()).href, 'auth0|mallory');
+        expect(binding).not.toBe(victimBinding);
+        const res = await app().request(callback.pathname + callback.search, {
+          headers: { ...BROWSER, ...(cookie ? { Cookie: cookie } : {}) },
+        });
+        expect(res.status).toBe(400);
+        const html = await res.text();
+        expect(html).toContain('started in another browser');
+        expect(html).toContain('nobody was signed in');
+        expect(res.headers.get('Set-Cookie')).toBeNull();
+      }
+      const sessions = await t.database.db.selectFrom('ktrlplane.sessions').select('user_id').execute();
+      expect(sessions).toEqual([{ user_id: victim.userId }]);
+      expect(
+        await t.database.db.selectFrom('ktrlplane.users').where('user_id', '=', 'auth0|mallory').execute(),
+      ).toEqual([]);
+    });
+
+    it('sets the binding cookie HttpOnly, SameSite=Lax, and __Host- with Secure on https', async () => {
+      const res = await app().request('/auth/oidc/start', { headers: BROWSER });
+      const plainCookie = res.headers.get('Set-Cookie') ?? '';
+      expect(plainCookie).toMatch(
+        /^oidc_login=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/,
+      );
+      const https = createApp({
+        ...t.deps,
+        config: { ...t.deps.config, BASE_URL: 'https://ktrlplane.test' },
+      });
+      const secure = await https.request('/auth/oidc/start', { headers: BROWSER });
+      expect(secure.headers.get('Set-Cookie')).toMatch(
+        /^__Host-oidc_login=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+      );
+      // A browser that has one keeps it, so two sign-ins started in two tabs both complete.
+      const value = plainCookie.split(';')[0] ?? '';
+      const again = await app().request('/auth/oidc/start', { headers: { ...BROWSER, Cookie: value } });
+      expect((again.headers.get('Set-Cookie') ?? '').split(';')[0]).toBe(value);
+    });
+
+    it('lets a provider-verified sign-in claim an address an unverified local account holds', async () => {
+      const squatter = await signUpUser(t, 'newhire@corp.example', 'Squatter', { verified: false });
+      provider.accounts.set('auth0|newhire', { email: 'newhire@corp.example', name: 'New Hire' });
+      const res = await signInThroughProvider('auth0|newhire');
+      expect(res.status).toBe(303);
+      const users = await t.database.db
+        .selectFrom('ktrlplane.users')
+        .select(['user_id', 'email'])
+        .select((eb) => eb('email_verified_at', 'is not', null).as('verified'))
+        .orderBy('user_id')
+        .execute();
+      expect(users).toEqual([
+        { user_id: 'auth0|newhire', email: 'newhire@corp.example', verified: true },
+        { user_id: squatter.userId, email: null, verified: false },
+      ]);
+      const sessions = await t.database.db.selectFrom('ktrlplane.sessions').select('user_id').execute();
+      expect(sessions).toEqual([{ user_id: 'auth0|newhire' }]);
+      const released = await t.database.db
+        .selectFrom('ktrlplane.audit_events')
+        .select(['actor_id', 'target_id'])
+        .where('action', '=', 'auth.email_released')
+        .execute();
+      expect(released).toEqual([{ actor_id: 'auth0|newhire', target_id: squatter.userId }]);
+    });
+
+    it('does not let a sign-in without email_verified claim an unverified account’s address', async () => {
+      await signUpUser(t, 'ivy@example.test', 'Ivy', { verified: false });
+      provider.accounts.set('auth0|ivy', { email: 'ivy@example.test', name: 'Ivy', emailVerified: false });
+      const res = await signInThroughProvider('auth0|ivy');
+      expect(res.status).toBe(303);
+      const user = await t.database.db
+        .selectFrom('ktrlplane.users')
+        .select(['email', 'email_verified_at'])
+        .where('user_id', '=', 'auth0|ivy')
+        .executeTakeFirstOrThrow();
+      // email_verified false: the address is not kept at all (it decides who grants reach).
+      expect(user).toEqual({ email: null, email_verified_at: null });
     });
 
     it('answers 404 when browser sign-in is not configured', async () => {

@@ -96,7 +96,7 @@ describe('the Workers build in workerd', () => {
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', Origin: 'http://localhost' },
       body: JSON.stringify({ email: 'worker@example.com', name: 'Worker', password: 'a long passphrase' }),
     });
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(202);
     await res.arrayBuffer();
     const credential = await database.db
       .selectFrom('ktrlplane.local_credentials')
@@ -111,9 +111,17 @@ describe('the Workers build in workerd', () => {
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', Origin: 'http://localhost' },
       body: JSON.stringify({ email: 'streams@example.com', name: 'Streams', password: 'a long passphrase' }),
     });
-    expect(signup.status).toBe(201);
-    const { user } = (await signup.json()) as { user: { user_id: string } };
-    const cookie = (signup.headers.get('Set-Cookie') ?? '').split(';')[0] ?? '';
+    // Sign-up answers "check your inbox" without a session; the password sign-in gives one.
+    expect(signup.status).toBe(202);
+    await signup.arrayBuffer();
+    const login = await mf.dispatchFetch('http://localhost/auth/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', Origin: 'http://localhost' },
+      body: JSON.stringify({ email: 'streams@example.com', password: 'a long passphrase' }),
+    });
+    expect(login.status).toBe(200);
+    const { user } = (await login.json()) as { user: { user_id: string } };
+    const cookie = (login.headers.get('Set-Cookie') ?? '').split(';')[0] ?? '';
     await database.db.insertInto('ktrlplane.organizations').values({ org_id: 'org-w', name: 'W' }).execute();
     await database.db
       .insertInto('ktrlplane.role_assignments')

@@ -16,7 +16,7 @@ export interface LoginView {
   alert?: string;
 }
 
-function AuthCard(props: { title: string; subtitle: string; children: unknown }) {
+export function AuthCard(props: { title: string; subtitle: string; children: unknown }) {
   return (
     <div
       id="auth-card"
