@@ -123,6 +123,14 @@ export interface RateLimitsTable {
   hits: number;
 }
 
+export interface LoginThrottleTable {
+  bucket: string;
+  attempts: number;
+  blocked_until: Date | null;
+  admitted: boolean;
+  updated_at: Date;
+}
+
 export interface OidcLoginsTable {
   state: string;
   code_verifier: string;
@@ -637,6 +645,7 @@ export interface Database {
   'ktrlplane.mail_outbox': MailOutboxTable;
   'ktrlplane.audit_events': AuditEventsTable;
   'ktrlplane.rate_limits': RateLimitsTable;
+  'ktrlplane.login_throttle': LoginThrottleTable;
   'ktrlplane.oidc_logins': OidcLoginsTable;
   'ktrlplane.idempotency_keys': IdempotencyKeysTable;
   'ktrlplane.resource_types': ResourceTypesTable;
