@@ -60,14 +60,7 @@ permissionsRoutes.get('/resources', requireUser(), async (c) => {
   const { db, clock } = c.get('deps');
   const query = parseInput(resourceListQuery, c.req.query());
   const principal = currentPrincipal(c);
+  // A token limited to one organization or project sees only what lies inside it (the repository narrows).
   const resources = await listReadableResources(db, principal, { type: query.resource_type }, clock.now());
-  // A token limited to one organization or project sees only what lies inside it.
-  const token = principal.token;
-  const visible = token?.scopeType
-    ? resources.filter(
-        (resource) =>
-          (token.scopeType === 'organization' ? resource.org_id : resource.project_id) === token.scopeId,
-      )
-    : resources;
-  return c.json(visible.map(({ org_id: _org, ...resource }) => resource));
+  return c.json(resources.map(({ org_id: _org, ...resource }) => resource));
 });

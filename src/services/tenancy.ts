@@ -19,7 +19,9 @@ import { conflict, unprocessable } from '../lib/errors.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import { enforceProjectLimit } from './billing/enforcement.ts';
 import type { BillingPolicy } from './billing/policy.ts';
+import type { Principal } from './principal.ts';
 import type { AuthorizedScope } from './rbac.ts';
+import { requireUnscopedCredential } from './token-limits.ts';
 
 /**
  * An id made from a name: a DNS label (the id becomes a Kubernetes name) with a short random
@@ -59,13 +61,18 @@ async function pickId(
   throw conflict('Could not find a free id; enter one.');
 }
 
+/**
+ * Creates an organization owned by `creator`. A new organization lies outside every scope an API
+ * token can be limited to, so only a read-write token without a scope may create one (403).
+ */
 export async function createOrganization(
   db: Kysely<Database>,
-  creator: { userId: string },
+  creator: Principal,
   input: { name: string; org_id?: string | undefined },
   actor: AuditActor,
   now: Date,
 ): Promise<Organization> {
+  requireUnscopedCredential(creator, 'create organizations');
   const orgId = await pickId(input.org_id, input.name, 'org', (id) => organizationIdExists(db, id), 'org_id');
   return db.transaction().execute(async (trx) => {
     const org = await insertOrganization(trx, creator, { org_id: orgId, name: input.name }, now);
