@@ -44,6 +44,10 @@ export const configSchema = z.object({
     .max(24 * 90)
     .default(24 * 14),
   TRUST_PROXY: booleanFromEnv.default(false),
+  /** With TRUST_PROXY: how many proxies of ours append to X-Forwarded-For (client-ip.ts). */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
+  /** Take CF-Connecting-IP as the client address: only when every request comes through Cloudflare. */
+  TRUST_CLOUDFLARE: booleanFromEnv.default(false),
   OIDC_ISSUER: z.url().optional(),
   OIDC_AUDIENCE: z.string().min(1).optional(),
   OIDC_CLIENT_ID: z.string().min(1).optional(),

@@ -67,13 +67,7 @@ export async function seedDemo(deps: {
     isPlatformAdmin: false,
     via: 'session' as const,
   };
-  await createOrganization(
-    db,
-    { userId: user.user_id },
-    { name: 'Demo Org', org_id: 'demo' },
-    DEMO_ACTOR,
-    clock.now(),
-  );
+  await createOrganization(db, principal, { name: 'Demo Org', org_id: 'demo' }, DEMO_ACTOR, clock.now());
   const org = await authorize(db, principal, 'write', 'organization', 'demo', clock.now());
   await createProject(
     db,

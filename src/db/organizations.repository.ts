@@ -1,15 +1,22 @@
 import type { Kysely, Transaction } from 'kysely';
 import { ROLE } from '../lib/roles.ts';
+import type { Principal } from '../services/principal.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
+import { tokenScopeOf } from '../services/token-limits.ts';
 import type { Database, Organization } from './types.ts';
 
-/** Organizations the user holds a role on directly (any unexpired assignment at organization scope). */
+/**
+ * Organizations the caller holds a role on directly (any unexpired assignment at organization
+ * scope), narrowed to a calling token's scope: its own organization, none for a project token.
+ */
 export async function listOrganizationsForUser(
   db: Kysely<Database>,
-  user: { userId: string },
+  principal: Principal,
   now: Date,
 ): Promise<Organization[]> {
-  return db
+  const within = tokenScopeOf(principal);
+  if (within.projectId) return [];
+  let query = db
     .selectFrom('ktrlplane.organizations as o')
     .selectAll('o')
     .where(({ exists, selectFrom }) =>
@@ -18,12 +25,12 @@ export async function listOrganizationsForUser(
           .select('ra.assignment_id')
           .whereRef('ra.scope_id', '=', 'o.org_id')
           .where('ra.scope_type', '=', 'organization')
-          .where('ra.user_id', '=', user.userId)
+          .where('ra.user_id', '=', principal.userId)
           .where((eb) => eb.or([eb('ra.expires_at', 'is', null), eb('ra.expires_at', '>', now)])),
       ),
-    )
-    .orderBy('o.name')
-    .execute();
+    );
+  if (within.orgId) query = query.where('o.org_id', '=', within.orgId);
+  return query.orderBy('o.name').execute();
 }
 
 export async function organizationIdExists(db: Kysely<Database>, orgId: string): Promise<boolean> {

@@ -1,5 +1,7 @@
 import { type Kysely, sql } from 'kysely';
+import type { Principal } from '../services/principal.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
+import { tokenScopeOf } from '../services/token-limits.ts';
 import { readingAssignments } from './permissions.repository.ts';
 import type { Database, Project } from './types.ts';
 
@@ -38,16 +40,17 @@ export async function listProjectsInOrganization(
 }
 
 /**
- * Every project the user may read: those of organizations where they hold a role with `read`, and
- * those where they hold such a role on the project itself.
+ * Every project the caller may read: those of organizations where they hold a role with `read`,
+ * and those where they hold such a role on the project itself; narrowed to a calling token's scope.
  */
 export async function listProjectsForUser(
   db: Kysely<Database>,
-  user: { userId: string },
+  principal: Principal,
   now: Date,
 ): Promise<Array<ProjectSummary & { org_name: string }>> {
-  const readable = readingAssignments(db, user.userId, now);
-  const rows = await withSummary(db)
+  const readable = readingAssignments(db, principal.userId, now);
+  const within = tokenScopeOf(principal);
+  let query = withSummary(db)
     .innerJoin('ktrlplane.organizations as o', 'o.org_id', 'p.org_id')
     .select('o.name as org_name')
     .where((eb) =>
@@ -55,10 +58,10 @@ export async function listProjectsForUser(
         eb('p.org_id', 'in', readable.select('ra.scope_id').where('ra.scope_type', '=', 'organization')),
         eb('p.project_id', 'in', readable.select('ra.scope_id').where('ra.scope_type', '=', 'project')),
       ]),
-    )
-    .orderBy('o.name')
-    .orderBy('p.name')
-    .execute();
+    );
+  if (within.orgId) query = query.where('p.org_id', '=', within.orgId);
+  if (within.projectId) query = query.where('p.project_id', '=', within.projectId);
+  const rows = await query.orderBy('o.name').orderBy('p.name').execute();
   return rows.map((row) => ({ ...normalise(row), org_name: row.org_name }));
 }
 

@@ -26,25 +26,21 @@ export async function hitRateLimit(
   return { hits: row.hits, windowStart: row.window_start };
 }
 
-/** The hits in the current window without counting one. */
-export async function peekRateLimit(
+/**
+ * Takes back one hit counted by `hitRateLimit` in the window it was counted in (a sign-in that
+ * succeeded is no guess); nothing when that window has passed. Never below zero.
+ */
+export async function releaseRateLimitHit(
   db: Kysely<Database>,
   bucket: string,
-  windowMs: number,
-  now: Date,
-): Promise<number> {
-  const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
-  const row = await db
-    .selectFrom('ktrlplane.rate_limits')
-    .select('hits')
+  windowStart: Date,
+): Promise<void> {
+  await db
+    .updateTable('ktrlplane.rate_limits')
+    .set({ hits: sql`GREATEST(hits - 1, 0)` })
     .where('bucket', '=', bucket)
     .where('window_start', '=', windowStart)
-    .executeTakeFirst();
-  return row?.hits ?? 0;
-}
-
-export async function resetRateLimit(db: Kysely<Database>, bucket: string): Promise<void> {
-  await db.deleteFrom('ktrlplane.rate_limits').where('bucket', '=', bucket).execute();
+    .execute();
 }
 
 export async function deleteStaleRateLimits(db: Kysely<Database>, before: Date): Promise<number> {

@@ -1,5 +1,7 @@
 import { type Kysely, sql } from 'kysely';
+import type { Principal } from '../services/principal.ts';
 import type { AuthorizedScope } from '../services/rbac.ts';
+import { tokenScopeOf } from '../services/token-limits.ts';
 import { readingAssignments } from './permissions.repository.ts';
 import type { Database, DeploymentState, Resource } from './types.ts';
 
@@ -16,16 +18,18 @@ export async function listResourcesInProject(
 }
 
 /**
- * Every resource the user may read across projects: through a role with `read` on its
- * organization, its project or the resource itself. Optionally of one type.
+ * Every resource the caller may read across projects: through a role with `read` on its
+ * organization, its project or the resource itself, narrowed to a calling token's scope.
+ * Optionally of one type.
  */
 export async function listReadableResources(
   db: Kysely<Database>,
-  user: { userId: string },
+  principal: Principal,
   filter: { type?: string | undefined },
   now: Date,
 ): Promise<Array<Resource & { org_id: string }>> {
-  const readable = readingAssignments(db, user.userId, now);
+  const readable = readingAssignments(db, principal.userId, now);
+  const within = tokenScopeOf(principal);
   let query = db
     .selectFrom('ktrlplane.resources as r')
     .innerJoin('ktrlplane.projects as p', 'p.project_id', 'r.project_id')
@@ -38,6 +42,8 @@ export async function listReadableResources(
         eb('r.resource_id', 'in', readable.select('ra.scope_id').where('ra.scope_type', '=', 'resource')),
       ]),
     );
+  if (within.orgId) query = query.where('p.org_id', '=', within.orgId);
+  if (within.projectId) query = query.where('r.project_id', '=', within.projectId);
   if (filter.type) query = query.where('r.type', '=', filter.type);
   return query.orderBy('r.project_id').orderBy('r.name').execute();
 }

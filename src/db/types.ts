@@ -125,6 +125,14 @@ export interface RateLimitsTable {
   hits: number;
 }
 
+export interface LoginThrottleTable {
+  bucket: string;
+  attempts: number;
+  blocked_until: Date | null;
+  admitted: boolean;
+  updated_at: Date;
+}
+
 export interface OidcLoginsTable {
   state: string;
   code_verifier: string;
@@ -670,6 +678,7 @@ export interface Database {
   'ktrlplane.mail_outbox': MailOutboxTable;
   'ktrlplane.audit_events': AuditEventsTable;
   'ktrlplane.rate_limits': RateLimitsTable;
+  'ktrlplane.login_throttle': LoginThrottleTable;
   'ktrlplane.oidc_logins': OidcLoginsTable;
   'ktrlplane.email_verifications': EmailVerificationsTable;
   'ktrlplane.user_identities': UserIdentitiesTable;

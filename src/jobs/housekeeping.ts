@@ -2,6 +2,7 @@ import { deleteAlertHistoryBefore } from '../db/alerts.repository.ts';
 import { deleteHealthChecksBefore } from '../db/health-checks.repository.ts';
 import { deleteIdempotencyKeysBefore } from '../db/idempotency-keys.repository.ts';
 import { deleteJobRunsBefore } from '../db/job-runs.repository.ts';
+import { deleteQuietPairs } from '../db/login-throttle.repository.ts';
 import { deleteStaleRateLimits } from '../db/rate-limits.repository.ts';
 import { deleteExpiredDrafts } from '../db/resource-drafts.repository.ts';
 import { deleteExpiredRoleAssignments } from '../db/role-assignments.repository.ts';
@@ -20,7 +21,7 @@ export const housekeepingJob: Job = {
   name: 'housekeeping',
   schedule: '17 * * * *',
   description:
-    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions, stale rate-limit windows, idempotency keys older than a day, expired resource drafts, health checks older than a week, and alert history, delivery logs and silences older than 90 days.',
+    'Deletes role assignments expired for 30 days, job-run records older than 30 days, expired sessions, stale rate-limit windows and sign-in throttle pairs, idempotency keys older than a day, expired resource drafts, health checks older than a week, and alert history, delivery logs and silences older than 90 days.',
   async run({ trx, clock }) {
     const now = clock.now();
     const assignments = await deleteExpiredRoleAssignments(
@@ -30,6 +31,8 @@ export const housekeepingJob: Job = {
     const runs = await deleteJobRunsBefore(trx, new Date(now.getTime() - JOB_RUN_RETENTION_DAYS * DAY_MS));
     const sessions = await deleteExpiredSessions(trx, now);
     const windows = await deleteStaleRateLimits(trx, new Date(now.getTime() - DAY_MS));
+    // A sign-in pair quiet for a day starts over anyway (login-throttle.ts PAIR.memoryMs).
+    const pairs = await deleteQuietPairs(trx, new Date(now.getTime() - DAY_MS));
     // A retry comes within minutes; a day keeps every realistic one answerable.
     const keys = await deleteIdempotencyKeysBefore(trx, new Date(now.getTime() - DAY_MS));
     const drafts = await deleteExpiredDrafts(trx, now);
@@ -41,6 +44,6 @@ export const housekeepingJob: Job = {
       trx,
       new Date(now.getTime() - ALERT_HISTORY_RETENTION_DAYS * DAY_MS),
     );
-    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions, ${windows} rate-limit windows, ${keys} idempotency keys, ${drafts} resource drafts ${checks} health checks and ${alertEvents} alert events`;
+    return `deleted ${assignments} expired role assignments and ${runs} old job runs, ${sessions} expired sessions, ${windows} rate-limit windows, ${pairs} sign-in throttle pairs, ${keys} idempotency keys, ${drafts} resource drafts ${checks} health checks and ${alertEvents} alert events`;
   },
 };

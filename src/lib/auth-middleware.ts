@@ -6,6 +6,7 @@ import { apiQuotaGateFor } from '../services/billing/quotas.ts';
 import type { Principal } from '../services/principal.ts';
 import { principalLabel } from '../services/principal.ts';
 import { type Action, authorize } from '../services/rbac.ts';
+import { refuseApiToken } from '../services/token-limits.ts';
 import type { AppEnv } from './app-env.ts';
 import { clientIp } from './client-ip.ts';
 import { AppError, notFound, UnauthenticatedError } from './errors.ts';
@@ -99,6 +100,17 @@ export function currentPrincipal(c: Context<AppEnv>): Principal {
 export function requireUser(): MiddlewareHandler<AppEnv> {
   return async function signedIn(c, next) {
     currentPrincipal(c);
+    return next();
+  };
+}
+
+/**
+ * The caller's own account and credentials (`what` they are, for the message): signed in, and not
+ * through an API token (403), whatever the token's access and scope (services/token-limits.ts).
+ */
+export function requireOwnSignIn(what: string): MiddlewareHandler<AppEnv> {
+  return async function ownSignIn(c, next) {
+    refuseApiToken(currentPrincipal(c), what);
     return next();
   };
 }

@@ -56,9 +56,43 @@ export function redirectAfterWrite(c: Context<AppEnv>, location: string): Respon
   return c.redirect(location, 303);
 }
 
-/** A `next` target that stays on this site: a path, never another origin. */
+/**
+ * Resolves `next` targets. Any fixed origin works: the app is served at the root of BASE_URL, so a
+ * target that stays on this origin stays on BASE_URL's, and the check needs no configuration.
+ */
+const NEXT_BASE = 'http://next.invalid';
+/**
+ * Anything a browser may drop or rewrite before it parses a URL (tabs and newlines vanish, so
+ * `/\t/evil` becomes `//evil`), backslashes (read as `/`), and every control, format or separator
+ * character (bidi overrides, zero-width and Unicode spaces).
+ */
+const UNSAFE_IN_NEXT = /[\p{C}\p{Z}\s\\]/u;
+
+/**
+ * A `next` target that stays on this site, or `fallback`. Only a path is accepted: it must start
+ * with one `/`, contain none of UNSAFE_IN_NEXT (raw or percent-decoded in the path), and resolve
+ * with the URL parser to this origin. The answer is the parser's serialization (non-ASCII
+ * percent-encoded, so it is always a valid header value), never the raw input.
+ */
 export function safeNext(next: unknown, fallback = '/'): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : fallback;
+  if (typeof next !== 'string' || !next.startsWith('/') || UNSAFE_IN_NEXT.test(next)) return fallback;
+  let url: URL;
+  try {
+    url = new URL(next, NEXT_BASE);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== NEXT_BASE) return fallback;
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return fallback;
+  }
+  // Dot segments can collapse to a second slash (`/a/../..//evil` is `//evil`), and `%2f%2f` would
+  // become one for anything that decodes the path before redirecting again.
+  if (url.pathname.startsWith('//') || path.startsWith('//') || UNSAFE_IN_NEXT.test(path)) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 /** The text fields of a posted body that a form shows again (what the user typed). */

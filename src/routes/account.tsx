@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import { listOwnSecurityEvents } from '../db/audit.repository.ts';
 import { findPasswordHash, findUserById } from '../db/users.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
-import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
+import { currentPrincipal, requireOwnSignIn, requireUser } from '../lib/auth-middleware.ts';
 import { AppError, notFound, unprocessable } from '../lib/errors.ts';
 import { fieldErrors, invalidForm, redirectAfterWrite, validate } from '../lib/forms.tsx';
 import { readBody } from '../lib/input.ts';
@@ -15,6 +15,10 @@ import { AccountPage, type AccountView, ChangePasswordForm } from '../views/page
 
 /** The signed-in user's own account: profile, password, recent security events. */
 export const accountRoutes = new Hono<AppEnv>();
+
+// Every account route, present and future, takes the user's own sign-in: never an API token.
+accountRoutes.use('/account', requireOwnSignIn('your account'));
+accountRoutes.use('/account/*', requireOwnSignIn('your account'));
 
 async function accountView(
   c: Context<AppEnv>,

@@ -7,10 +7,11 @@ import {
 } from '../db/notifications.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
-import { AppError, notFound, unprocessable } from '../lib/errors.ts';
+import { notFound, unprocessable } from '../lib/errors.ts';
 import { redirectAfterWrite } from '../lib/forms.tsx';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { notificationJson, notificationLimitOf } from '../services/notifications.ts';
+import { requireWritingCredential } from '../services/token-limits.ts';
 import {
   NotificationBell,
   NotificationItem,
@@ -94,12 +95,7 @@ notificationsRoutes.get('/notifications/unread-count', requireUser(), async (c) 
 /** Marking read changes the caller's own state, but a read-only token still only reads. */
 function requireWritingCaller(c: Context<AppEnv>) {
   const principal = currentPrincipal(c);
-  if (principal.token?.access === 'read')
-    throw new AppError(
-      403,
-      'Forbidden',
-      'This API token is read-only; marking notifications read needs a read-write token.',
-    );
+  requireWritingCredential(principal, 'mark notifications read');
   return principal;
 }
 

@@ -82,17 +82,10 @@ permissionsRoutes.get('/resources', requireUser(), async (c) => {
   const { db, clock } = c.get('deps');
   const query = parseInput(resourceListQuery, c.req.query());
   const principal = currentPrincipal(c);
+  // A token limited to one organization or project sees only what lies inside it (the repository narrows).
   const type = query.resource_type && canonicalTypeId(query.resource_type);
   const resources = await listReadableResources(db, principal, { type }, clock.now());
-  // A token limited to one organization or project sees only what lies inside it.
-  const token = principal.token;
-  const visible = token?.scopeType
-    ? resources.filter(
-        (resource) =>
-          (token.scopeType === 'organization' ? resource.org_id : resource.project_id) === token.scopeId,
-      )
-    : resources;
   // The Go service answered `{resources: [...]}` and its clients (the Graph Explorer) read
   // `.resources`; the rows are the same view as everywhere else, so secret values stay out.
-  return c.json({ resources: visible.map(({ org_id: _org, ...resource }) => viewOfResource(resource)) });
+  return c.json({ resources: resources.map(({ org_id: _org, ...resource }) => viewOfResource(resource)) });
 });

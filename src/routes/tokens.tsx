@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import { listOrganizationsForUser } from '../db/organizations.repository.ts';
 import { listProjectsForUser } from '../db/projects.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
-import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
+import { currentPrincipal, requireOwnSignIn, requireUser } from '../lib/auth-middleware.ts';
 import { AppError } from '../lib/errors.ts';
 import { fieldErrors, invalidForm, redirectAfterWrite, textFieldsOf, validate } from '../lib/forms.tsx';
 import { readBody } from '../lib/input.ts';
@@ -20,8 +20,10 @@ import {
 
 /**
  * Personal API tokens: list, create (the secret is shown once), revoke, and /tokens/self for a
- * bearer token to learn what it is. Mounted at / and under /api/v1 (where a token holder manages
- * tokens with a token).
+ * bearer token to learn what it is. Mounted at / and under /api/v1. Listing, creating and revoking
+ * take the user's own sign-in (session or OIDC), never an API token (403): a leaked token must not
+ * be able to mint successors that outlive its revocation (services/token-limits.ts). The one
+ * exception: a read-write token may revoke itself.
  *
  * Tenancy: a token belongs to the user who made it, so these routes have no tenant id to check
  * with requireAccess. Every query goes through services/api-tokens.ts, which scopes it by the
@@ -31,7 +33,7 @@ export const tokensRoutes = new Hono<AppEnv>();
 
 const TITLE = 'API tokens';
 
-/** Organizations and projects offered as a token's scope (only those inside a calling token's own). */
+/** Organizations and projects offered as a token's scope. */
 async function scopeChoices(c: Context<AppEnv>): Promise<TokenScopeChoices> {
   const { db, clock } = c.get('deps');
   const principal = currentPrincipal(c);
@@ -40,15 +42,7 @@ async function scopeChoices(c: Context<AppEnv>): Promise<TokenScopeChoices> {
     listOrganizationsForUser(db, principal, now),
     listProjectsForUser(db, principal, now),
   ]);
-  const limit = principal.token;
-  if (!limit?.scopeType) return { organizations, projects };
-  if (limit.scopeType === 'organization') {
-    return {
-      organizations: organizations.filter((org) => org.org_id === limit.scopeId),
-      projects: projects.filter((project) => project.org_id === limit.scopeId),
-    };
-  }
-  return { organizations: [], projects: projects.filter((project) => project.project_id === limit.scopeId) };
+  return { organizations, projects };
 }
 
 async function tokensView(c: Context<AppEnv>, extra: Partial<TokensView> = {}): Promise<TokensView> {
@@ -57,7 +51,7 @@ async function tokensView(c: Context<AppEnv>, extra: Partial<TokensView> = {}): 
   return { tokens, scopes: await scopeChoices(c), ...extra };
 }
 
-tokensRoutes.get('/tokens', requireUser(), async (c) => {
+tokensRoutes.get('/tokens', requireOwnSignIn(TITLE), async (c) => {
   const { db, clock } = c.get('deps');
   if (representationFor(c) === 'json') {
     return c.json({ tokens: await listTokensOf(db, currentPrincipal(c), clock.now()) });
@@ -65,7 +59,7 @@ tokensRoutes.get('/tokens', requireUser(), async (c) => {
   return respond(c, await tokensView(c), TokensPage, { title: TITLE });
 });
 
-tokensRoutes.post('/tokens', requireUser(), async (c) => {
+tokensRoutes.post('/tokens', requireOwnSignIn(TITLE), async (c) => {
   const { db, clock } = c.get('deps');
   const principal = currentPrincipal(c);
   const body = await readBody(c);

@@ -17,7 +17,7 @@ import { AppError, conflict } from '../lib/errors.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import { sendVerification } from './email-verification.ts';
 import { type AcceptedInvitation, acceptInvitation } from './invitations.ts';
-import { checkLoginAllowed, recordLoginFailure, recordLoginSuccess } from './login-throttle.ts';
+import { checkLoginAllowed, recordLoginSuccess } from './login-throttle.ts';
 import { signupAttemptMessage } from './mail.ts';
 import {
   dummyHash,
@@ -167,12 +167,11 @@ export async function signIn(
   actor: AuditActor,
 ): Promise<User> {
   const now = deps.clock.now();
-  await checkLoginAllowed(deps.db, actor.ip, input.email, now);
+  const attempt = await checkLoginAllowed(deps.db, actor.ip, input.email, now);
   const user = await findUserByEmail(deps.db, input.email);
   const stored = user ? await findPasswordHash(deps.db, user.user_id) : undefined;
   const ok = await verifyPassword(input.password, stored ?? (await dummyHash(targetIterations(deps))));
   if (!user || !stored || !ok) {
-    await recordLoginFailure(deps.db, input.email, now);
     await recordAudit(
       deps.db,
       actor,
@@ -187,7 +186,7 @@ export async function signIn(
     );
     throw new AppError(401, 'Unauthorized', BAD_CREDENTIALS);
   }
-  await recordLoginSuccess(deps.db, input.email);
+  await recordLoginSuccess(deps.db, attempt);
   if (iterationsOf(stored) < targetIterations(deps)) {
     await setPasswordHash(
       deps.db,

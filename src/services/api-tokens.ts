@@ -8,18 +8,20 @@ import {
 import { resolveScopeChain } from '../db/scopes.repository.ts';
 import type { ApiToken, Database, TokenAccess } from '../db/types.ts';
 import { newBearerSecret, randomSuffix } from '../lib/crypto.ts';
-import { AppError, notFound, unprocessable } from '../lib/errors.ts';
+import { notFound, unprocessable } from '../lib/errors.ts';
 import type { CreateTokenInput } from '../schemas/tokens.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import { API_TOKEN_PREFIX } from './authentication.ts';
 import type { Principal } from './principal.ts';
 import { type Action, authorize, effectiveActions } from './rbac.ts';
+import { refuseApiToken, requireWritingCredential } from './token-limits.ts';
 
 /**
  * Personal API tokens. Tenancy contract: a token belongs to one user, and every function here reads
  * or changes only tokens of `principal.userId` (the repository takes the user id second, the way
  * tenant repositories take an AuthorizedScope). A token's scope is checked with `authorize` when
- * the token is made, and limited again by rbac.ts on every request it makes.
+ * the token is made, and limited again by rbac.ts on every request it makes. Tokens are managed
+ * only through the user's own sign-in, never with an API token (token-limits.ts).
  *
  * Credential contract: the secret (`kpt_` + 32 random bytes, base64url) exists only in the answer
  * to the request that created it; the database keeps its SHA-256, and neither the secret nor the
@@ -89,57 +91,16 @@ export function isTokenId(value: string): boolean {
   return /^tok-[a-z0-9_-]{1,64}$/.test(value);
 }
 
-function describeScope(type: 'organization' | 'project' | null, id: string | null): string {
-  return type ? `${type} "${id}"` : 'no single scope';
-}
-
 /** The calling token's own row, when the caller came with an API token. */
 async function callerToken(db: Kysely<Database>, principal: Principal): Promise<ApiToken | undefined> {
   if (!principal.token) return undefined;
   return findApiTokenOfUser(db, principal.userId, principal.token.tokenId);
 }
 
-/** Managing tokens is a write: a read-only token may not create or revoke any. */
-function refuseReadOnlyToken(principal: Principal, doing: string): void {
-  if (principal.token?.access === 'read') {
-    throw new AppError(
-      403,
-      'Forbidden',
-      `This API token is read-only, so it cannot ${doing} tokens. Use a read-write token, or sign in.`,
-    );
-  }
-}
-
-function scopeRefusal(own: ApiToken, wanted: string, doing: string): AppError {
-  return new AppError(
-    403,
-    'Forbidden',
-    `This API token is limited to ${describeScope(own.scope_type, own.scope_id)}, so it can ${doing} only tokens limited to that scope or to something inside it (asked: ${wanted}).`,
-  );
-}
-
-/**
- * A token-authenticated caller may only hand out what it holds itself. This rejects (403) every
- * request that is broader no matter which scopes exist (so the answer reveals nothing about other
- * ids); a project inside another organization is refused later by `authorize` with a 404.
- */
-function refuseScopeWiderThan(
-  own: ApiToken,
-  wanted: { type: 'organization' | 'project' | null; id: string | null },
-  doing: string,
-): void {
-  if (!own.scope_type) return;
-  const inside =
-    wanted.type === own.scope_type
-      ? wanted.id === own.scope_id
-      : own.scope_type === 'organization' && wanted.type === 'project';
-  if (!inside) throw scopeRefusal(own, describeScope(wanted.type, wanted.id), doing);
-}
-
 /**
  * Creates a personal token for `principal` and records `token.created` in the same transaction.
- * The scope must be one the caller can read (404 otherwise, like any unknown id); a caller that is
- * itself a token cannot make one with a wider scope, wider access or a later expiry (403).
+ * The scope must be one the caller can read (404 otherwise, like any unknown id). Only the user's
+ * own sign-in may do it, never an API token (403, token-limits.ts).
  */
 export async function createApiToken(
   db: Kysely<Database>,
@@ -148,6 +109,7 @@ export async function createApiToken(
   actor: AuditActor,
   now: Date,
 ): Promise<CreatedTokenJson> {
+  refuseApiToken(principal, 'API tokens');
   const scopeType = input.scope_type ?? null;
   const scopeId = scopeType ? (input.scope_id ?? null) : null;
   let expiresAt: Date | null = null;
@@ -157,20 +119,6 @@ export async function createApiToken(
     expiresAt = input.expires_at;
   } else if (input.expires_in_days) {
     expiresAt = new Date(now.getTime() + input.expires_in_days * DAY_MS);
-  }
-
-  const own = await callerToken(db, principal);
-  if (principal.token) {
-    refuseReadOnlyToken(principal, 'create');
-    if (!own) throw notFound('The API token you called with no longer exists.');
-    refuseScopeWiderThan(own, { type: scopeType, id: scopeId }, 'create');
-    if (own.expires_at && (!expiresAt || expiresAt.getTime() > own.expires_at.getTime())) {
-      throw new AppError(
-        403,
-        'Forbidden',
-        `This API token expires at ${own.expires_at.toISOString()}, so a token it creates must expire no later: send expires_at at or before that time, or fewer expires_in_days.`,
-      );
-    }
   }
 
   let orgId: string | null = null;
@@ -227,12 +175,13 @@ export async function createApiToken(
   };
 }
 
-/** The caller's own tokens, newest first, in every state. */
+/** The caller's own tokens, newest first, in every state (not to an API token: 403). */
 export async function listTokensOf(
   db: Kysely<Database>,
   principal: Principal,
   now: Date,
 ): Promise<TokenJson[]> {
+  refuseApiToken(principal, 'API tokens');
   const tokens = await listApiTokensOfUser(db, principal.userId);
   return tokens.map((token) => tokenJson(token, now));
 }
@@ -240,8 +189,8 @@ export async function listTokensOf(
 /**
  * Revokes one of the caller's tokens and records `token.revoked` in the same transaction. Someone
  * else's token, or an unknown id, is a 404. Revoking a revoked token changes nothing and answers it
- * as it is. A token-authenticated caller needs read-write access, and a scoped one may revoke only
- * tokens inside its scope (403).
+ * as it is. Only the user's own sign-in may do it, or an API token revoking itself (a read-write
+ * one); any other token gets 403 (after the 404 for ids that are not the user's).
  */
 export async function revokeTokenOf(
   db: Kysely<Database>,
@@ -254,17 +203,9 @@ export async function revokeTokenOf(
   if (!isTokenId(tokenId)) throw missing();
   const target = await findApiTokenOfUser(db, principal.userId, tokenId);
   if (!target) throw missing();
-  if (principal.token) {
-    refuseReadOnlyToken(principal, 'revoke');
-    const own = await callerToken(db, principal);
-    if (!own) throw notFound('The API token you called with no longer exists.');
-    refuseScopeWiderThan(own, { type: target.scope_type, id: target.scope_id }, 'revoke');
-    if (own.scope_type === 'organization' && target.scope_type === 'project') {
-      const chain = target.scope_id ? await resolveScopeChain(db, 'project', target.scope_id) : null;
-      if (chain?.orgId !== own.scope_id)
-        throw scopeRefusal(own, `${describeScope(target.scope_type, target.scope_id)} outside it`, 'revoke');
-    }
-  }
+  // A token may end itself (its holder found it leaked), never its user's other tokens.
+  if (principal.token?.tokenId !== tokenId) refuseApiToken(principal, 'other API tokens');
+  requireWritingCredential(principal, 'revoke itself');
   if (target.revoked_at) return tokenJson(target, now);
   const chain =
     target.scope_type && target.scope_id

@@ -9,6 +9,7 @@ import {
 } from '../db/notifications.repository.ts';
 import type { Database } from '../db/types.ts';
 import type { Principal } from './principal.ts';
+import { tokenScopeOf } from './token-limits.ts';
 
 export type { NotificationAudience } from '../db/notifications.repository.ts';
 
@@ -87,10 +88,7 @@ export function notificationMail(
 
 /** What a caller may see: a token scoped to an organization or project sees only that one's. */
 export function notificationLimitOf(principal: Principal): NotificationLimit {
-  const token = principal.token;
-  if (token?.scopeType === 'organization' && token.scopeId) return { orgId: token.scopeId };
-  if (token?.scopeType === 'project' && token.scopeId) return { projectId: token.scopeId };
-  return {};
+  return tokenScopeOf(principal);
 }
 
 export interface NotificationJson {

@@ -4,6 +4,7 @@ import type { ScopeChain, TenantScopeType } from '../db/scopes.repository.ts';
 import type { Database } from '../db/types.ts';
 import { AppError, notFound } from '../lib/errors.ts';
 import type { Principal } from './principal.ts';
+import { applyTokenLimits } from './token-limits.ts';
 
 /** Control-plane actions; data-plane actions (digitaltwins/read, …) are plain strings. */
 export type Action = 'read' | 'write' | 'delete' | 'manage_access' | 'manage_billing';
@@ -21,21 +22,6 @@ export interface AuthorizedScope<T extends TenantScopeType = TenantScopeType> ex
   readonly id: string;
   /** Everything the caller may do here (after any token limits). */
   readonly actions: ReadonlySet<string>;
-}
-
-/** Keeps what a token may do: nothing outside its scope, only reading when it is read-only. */
-function applyTokenLimits(principal: Principal, chain: ScopeChain | 'global', actions: string[]): string[] {
-  const token = principal.token;
-  if (!token) return actions;
-  if (token.scopeType) {
-    if (chain === 'global') return [];
-    const inside =
-      token.scopeType === 'organization' ? chain.orgId === token.scopeId : chain.projectId === token.scopeId;
-    if (!inside) return [];
-  }
-  if (token.access === 'read')
-    return actions.filter((action) => action === 'read' || action.endsWith('/read'));
-  return actions;
 }
 
 /** The actions `principal` holds on a resolved scope (or at `global`). */

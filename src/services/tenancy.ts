@@ -21,7 +21,9 @@ import { ROLE } from '../lib/roles.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import { enforceProjectLimit } from './billing/enforcement.ts';
 import type { BillingPolicy } from './billing/policy.ts';
+import type { Principal } from './principal.ts';
 import type { AuthorizedScope } from './rbac.ts';
+import { requireUnscopedCredential } from './token-limits.ts';
 
 /**
  * An id made from a name: a DNS label (the id becomes a Kubernetes name) with a short random
@@ -64,13 +66,18 @@ async function pickId(
 /** What the creator of a project holds on it (production's project creation assigns the same). */
 const CREATOR_ROLES = [ROLE.owner, ROLE.dataOwner];
 
+/**
+ * Creates an organization owned by `creator`. A new organization lies outside every scope an API
+ * token can be limited to, so only a read-write token without a scope may create one (403).
+ */
 export async function createOrganization(
   db: Kysely<Database>,
-  creator: { userId: string },
+  creator: Principal,
   input: { name: string; org_id?: string | undefined },
   actor: AuditActor,
   now: Date,
 ): Promise<Organization> {
+  requireUnscopedCredential(creator, 'create organizations');
   const orgId = await pickId(input.org_id, input.name, 'org', (id) => organizationIdExists(db, id), 'org_id');
   return db.transaction().execute(async (trx) => {
     const org = await insertOrganization(trx, creator, { org_id: orgId, name: input.name }, now);

@@ -8,6 +8,7 @@ import type { AuditActor } from '../../src/services/audit.ts';
 import { API_TOKEN_PREFIX } from '../../src/services/authentication.ts';
 import { billingPolicyOf } from '../../src/services/billing/policy.ts';
 import { emailVerificationMessage } from '../../src/services/mail.ts';
+import type { Principal } from '../../src/services/principal.ts';
 import { authorize } from '../../src/services/rbac.ts';
 import { sessionCookieName } from '../../src/services/sessions.ts';
 import { createOrganization, createProject } from '../../src/services/tenancy.ts';
@@ -90,11 +91,23 @@ export function asJson(user: TestUser, headers: Record<string, string> = {}): Re
   return as(user, { Accept: 'application/json', 'Content-Type': 'application/json', ...headers });
 }
 
+/** `user` signed in through a browser session, as services see them. */
+function sessionPrincipal(user: TestUser): Principal {
+  return {
+    userId: user.userId,
+    email: user.email,
+    name: null,
+    kind: 'user',
+    isPlatformAdmin: false,
+    via: 'session',
+  };
+}
+
 /** An organization owned by `owner`, made through the service (not the route). */
 export async function createOrgFor(t: TestContext, owner: TestUser, name: string, orgId?: string) {
   return createOrganization(
     t.database.db,
-    { userId: owner.userId },
+    sessionPrincipal(owner),
     { name, org_id: orgId },
     systemActor,
     t.clock.now(),
@@ -109,15 +122,14 @@ export async function createProjectFor(
   name: string,
   projectId?: string,
 ) {
-  const principal = {
-    userId: owner.userId,
-    email: owner.email,
-    name: null,
-    kind: 'user' as const,
-    isPlatformAdmin: false,
-    via: 'session' as const,
-  };
-  const scope = await authorize(t.database.db, principal, 'write', 'organization', orgId, t.clock.now());
+  const scope = await authorize(
+    t.database.db,
+    sessionPrincipal(owner),
+    'write',
+    'organization',
+    orgId,
+    t.clock.now(),
+  );
   return createProject(
     t.database.db,
     scope,
