@@ -11,9 +11,26 @@ import { decodeLokiPush, decodeOtlpLogs, MalformedPayload } from './wire-formats
  * protobufjs and turned into the shape of the format's JSON encoding (proto3 JSON mapping: lower
  * camel case names, 64-bit integers as decimal strings, trace and span ids as hex), then read by
  * the same decoder as the JSON body — so both encodings of one batch store the same lines.
+ *
+ * OTLP's 64-bit values stay protobufjs Long objects out of toObject: turning every timestamp into
+ * a decimal string there cost as much as decoding the whole batch. Timestamps are converted here
+ * (to whole milliseconds, all a stored line keeps), and integer attribute values by `anyValue`,
+ * which reads a Long as a number when it is safe and as its exact decimal text otherwise.
  */
 
 const TO_JSON_SHAPE = { longs: String, bytes: String, defaults: false, arrays: false } as const;
+const OTLP_SHAPE = { bytes: String, defaults: false, arrays: false } as const;
+
+/** A protobufjs Long (fixed64 nanoseconds) as the decimal nanoseconds of its whole milliseconds. */
+function nanosOfLong(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || !('high' in value) || !('low' in value))
+    return undefined;
+  const high = (value as { high: number }).high >>> 0;
+  const low = (value as { low: number }).low >>> 0;
+  // N = high·2^32 + low, and 2^32 = 4294·10^6 + 967296: each product stays below 2^53, so exact.
+  const ms = high * 4294 + Math.floor((high * 967_296 + low) / 1_000_000);
+  return ms > 0 ? `${ms}000000` : undefined;
+}
 
 function hexOfBase64(base64: unknown): string | undefined {
   if (typeof base64 !== 'string' || base64 === '') return undefined;
@@ -34,7 +51,7 @@ const list = (value: unknown): Json[] => (Array.isArray(value) ? (value as Json[
 export function decodeOtlpProtobuf(bytes: Uint8Array): IncomingLogLine[] {
   let body: Json;
   try {
-    body = ExportLogsServiceRequest.toObject(ExportLogsServiceRequest.decode(bytes), TO_JSON_SHAPE);
+    body = ExportLogsServiceRequest.toObject(ExportLogsServiceRequest.decode(bytes), OTLP_SHAPE);
   } catch (error) {
     throw new MalformedPayload(
       `The body is not a protobuf-encoded OTLP ExportLogsServiceRequest (${problem(error)}).`,
@@ -44,6 +61,8 @@ export function decodeOtlpProtobuf(bytes: Uint8Array): IncomingLogLine[] {
   for (const resourceLogs of list(body.resourceLogs))
     for (const scopeLogs of list(resourceLogs.scopeLogs))
       for (const record of list(scopeLogs.logRecords)) {
+        record.timeUnixNano = nanosOfLong(record.timeUnixNano);
+        record.observedTimeUnixNano = nanosOfLong(record.observedTimeUnixNano);
         record.traceId = hexOfBase64(record.traceId);
         record.spanId = hexOfBase64(record.spanId);
       }
