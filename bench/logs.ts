@@ -3,7 +3,9 @@
  *
  * 1. Ingestion throughput: OTLP/HTTP JSON batches (BENCH_LOGS_BATCH lines each, default 1,000)
  *    posted to /v1/logs by 8 concurrent senders, authenticated by an ingest token; lines/s from the
- *    first request until every answer (sent after commit) has arrived. Baseline: the same rows
+ *    first request until every answer (sent after commit) has arrived. The same batches again in
+ *    OTLP protobuf (application/x-protobuf), and both decoders alone in this process (decode-only
+ *    lines/s, no HTTP, no database), so the encoding's cost is seen apart. Baseline: the same rows
  *    through a raw multi-row `INSERT … VALUES` (Kysely) in batches of the same size, 8 concurrent
  *    workers over a pool as large as the server's. Goal: over 20,000 lines/s.
  * 2. Search latency over BENCH_LOGS_STORED stored lines (default 1,000,000, spread over the last 24
@@ -22,7 +24,10 @@ import { createLogPartitions, insertLogLinesAsValues, type NewLogLine } from '..
 import { sha256Hex } from '../src/lib/crypto.ts';
 import { ROLE } from '../src/lib/roles.ts';
 import { utcDay } from '../src/services/logs/partitions.ts';
+import { ExportLogsServiceRequest } from '../src/services/logs/protobuf-schemas.ts';
+import { decodeOtlpProtobuf } from '../src/services/logs/protobuf-wire.ts';
 import { searchLogs } from '../src/services/logs/search.ts';
+import { decodeOtlpLogs } from '../src/services/logs/wire-formats.ts';
 import type { AuthorizedScope } from '../src/services/rbac.ts';
 import { seedBenchTenant } from './lib/seed.ts';
 import { scratchDatabase, startServer } from './lib/server.ts';
@@ -113,7 +118,7 @@ function levelFor(i: number): string {
 
 // ---- 1. ingestion -----------------------------------------------------------------------------
 const severity: Record<string, number> = { info: 9, warn: 13, error: 17 };
-function otlpBatch(batch: number): { body: string; rows: NewLogLine[] } {
+function otlpBatch(batch: number): { body: string; protobuf: Uint8Array<ArrayBuffer>; rows: NewLogLine[] } {
   const now = Date.now();
   const records = [];
   const rows: NewLogLine[] = [];
@@ -140,7 +145,7 @@ function otlpBatch(batch: number): { body: string; rows: NewLogLine[] } {
       source: 'otlp',
     });
   }
-  const body = JSON.stringify({
+  const request = {
     resourceLogs: [
       {
         resource: {
@@ -152,8 +157,12 @@ function otlpBatch(batch: number): { body: string; rows: NewLogLine[] } {
         scopeLogs: [{ scope: { name: 'bench' }, logRecords: records }],
       },
     ],
-  });
-  return { body, rows };
+  };
+  // The same request in protobuf, encoded by protobufjs from its proto3 JSON form.
+  const protobuf = new Uint8Array(
+    ExportLogsServiceRequest.encode(ExportLogsServiceRequest.fromObject(request)).finish(),
+  );
+  return { body: JSON.stringify(request), protobuf, rows };
 }
 
 async function concurrently(
@@ -181,12 +190,17 @@ await createLogPartitions(database.db, [
   { retentionDays: 30, day: today },
   { retentionDays: 30, day: new Date(today.getTime() + 86_400_000) },
 ]);
-// Warm the server (token lookup, plan, partitions cache).
-await fetch(`${server.url}/v1/logs`, {
-  method: 'POST',
-  headers: { Authorization: `Bearer ${INGEST_TOKEN}`, 'Content-Type': 'application/json' },
-  body: otlpBatch(BATCHES).body,
-});
+// Warm the server (token lookup, plan, partitions cache, both decoders).
+for (const [type, body] of [
+  ['application/json', otlpBatch(BATCHES).body],
+  ['application/x-protobuf', otlpBatch(BATCHES + 1).protobuf],
+] as const) {
+  await fetch(`${server.url}/v1/logs`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${INGEST_TOKEN}`, 'Content-Type': type },
+    body,
+  });
+}
 const otlpMs = await concurrently(BATCHES, SENDERS, async (index) => {
   const res = await fetch(`${server.url}/v1/logs`, {
     method: 'POST',
@@ -197,11 +211,36 @@ const otlpMs = await concurrently(BATCHES, SENDERS, async (index) => {
   if (res.status !== 200 || answer.partialSuccess)
     throw new Error(`ingest failed: ${res.status} ${JSON.stringify(answer)}`);
 });
+const protobufMs = await concurrently(BATCHES, SENDERS, async (index) => {
+  const res = await fetch(`${server.url}/v1/logs`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${INGEST_TOKEN}`, 'Content-Type': 'application/x-protobuf' },
+    body: batches[index]?.protobuf,
+  });
+  const answer = (await res.json()) as { partialSuccess?: unknown };
+  if (res.status !== 200 || answer.partialSuccess)
+    throw new Error(`protobuf ingest failed: ${res.status} ${JSON.stringify(answer)}`);
+});
+// Decoding alone, one batch after another in this process (what the encoding costs the server).
+function decodeRate(decode: (index: number) => number): number {
+  for (let index = 0; index < BATCHES; index++) decode(index); // warm-up pass
+  let decoded = 0;
+  const started = performance.now();
+  for (let index = 0; index < BATCHES; index++) decoded += decode(index);
+  return decoded / ((performance.now() - started) / 1000);
+}
+const jsonDecodeRate = decodeRate((index) => decodeOtlpLogs(JSON.parse(batches[index]?.body ?? '{}')).length);
+const protobufDecodeRate = decodeRate(
+  (index) => decodeOtlpProtobuf(batches[index]?.protobuf ?? new Uint8Array()).length,
+);
 const rawMs = await concurrently(BATCHES, SENDERS, async (index) => {
   await insertLogLinesAsValues(pool.db, batches[index]?.rows ?? []);
 });
 const lines = BATCHES * BATCH;
 const otlpRate = lines / (otlpMs / 1000);
+const protobufRate = lines / (protobufMs / 1000);
+const sizeOf = (pick: (batch: (typeof batches)[number]) => number) =>
+  Math.round(batches.reduce((sum, batch) => sum + pick(batch), 0) / batches.length / 1024);
 const rawRate = lines / (rawMs / 1000);
 console.log(
   `ingestion: ${lines.toLocaleString('en-US')} lines in batches of ${BATCH}, ${SENDERS} concurrent senders`,
@@ -210,9 +249,17 @@ console.log(
   `  OTLP/HTTP JSON /v1/logs (acknowledged = committed): ${Math.round(otlpRate).toLocaleString('en-US')} lines/s`,
 );
 console.log(
+  `  OTLP/HTTP protobuf /v1/logs (the same batches):     ${Math.round(protobufRate).toLocaleString('en-US')} lines/s`,
+);
+console.log(
   `  baseline raw multi-row INSERT … VALUES:             ${Math.round(rawRate).toLocaleString('en-US')} lines/s`,
 );
-console.log(`  ratio ${(otlpRate / rawRate).toFixed(2)} (goal: over 20,000 lines/s)`);
+console.log(
+  `  batch size: JSON ${sizeOf((b) => new TextEncoder().encode(b.body).byteLength)} KiB, protobuf ${sizeOf((b) => b.protobuf.byteLength)} KiB; decode only: JSON ${Math.round(jsonDecodeRate).toLocaleString('en-US')} lines/s, protobuf ${Math.round(protobufDecodeRate).toLocaleString('en-US')} lines/s`,
+);
+console.log(
+  `  ratio ${(otlpRate / rawRate).toFixed(2)} JSON, ${(protobufRate / rawRate).toFixed(2)} protobuf (goal: over 20,000 lines/s)`,
+);
 
 // ---- 2. search over STORED lines --------------------------------------------------------------
 await sql`TRUNCATE ktrlplane.logs`.execute(database.db);

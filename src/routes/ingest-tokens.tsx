@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono';
+import { listResourcesInProject } from '../db/resources.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { requireAccess } from '../lib/auth-middleware.ts';
 import { fieldErrors, invalidForm, redirectAfterWrite, textFieldsOf, validate } from '../lib/forms.tsx';
@@ -39,6 +40,7 @@ export async function ingestTokensView(
       '',
     ),
     tokens: await listIngestTokensOf(db, scope),
+    resourceIds: (await listResourcesInProject(db, scope)).map((resource) => resource.resource_id),
     ...extra,
   };
 }

@@ -10,26 +10,39 @@ import {
   type IngestOutcome,
   ingestLogLines,
 } from '../services/logs/ingest.ts';
+import { decodeLokiProtobuf, decodeOtlpProtobuf } from '../services/logs/protobuf-wire.ts';
 import { decodeLokiPush, decodeOtlpLogs, MalformedPayload } from '../services/logs/wire-formats.ts';
 
 /**
  * Log ingest for standard shippers, authenticated by a project's ingest token (not by a session or
  * an API token; mounted before that middleware):
- * - POST /v1/logs — OTLP/HTTP, JSON encoding. 200 with `{}`, or `{"partialSuccess":
- *   {"rejectedLogRecords": "<n>", "errorMessage": …}}` when some records were refused (OTLP spec);
- *   errors as a google.rpc.Status JSON object (`{code, message}`).
- * - POST /loki/api/v1/push — Loki's push API, JSON. 204, or 400 with a text body naming what was
- *   refused (the accepted lines are stored, as Loki does).
- * Bodies may be gzip-compressed (Content-Encoding: gzip). The answer is sent after the lines are
- * committed.
+ * - POST /v1/logs — OTLP/HTTP, protobuf (`application/x-protobuf`, what the Collector's otlphttp
+ *   exporter and the SDKs send by default) or JSON (`application/json`). 200 with `{}`, or
+ *   `{"partialSuccess": {"rejectedLogRecords": "<n>", "errorMessage": …}}` when some records were
+ *   refused (OTLP spec); errors as a google.rpc.Status JSON object (`{code, message}`).
+ * - POST /loki/api/v1/push — Loki's push API: protobuf with a snappy block-compressed body
+ *   (`application/x-protobuf`, what Promtail and Grafana Alloy send) or JSON. 204, or 400 with a
+ *   text body naming what was refused (the accepted lines are stored, as Loki does).
+ * Bodies may also be gzip-compressed (Content-Encoding: gzip). LOG_INGEST_MAX_BYTES bounds the body
+ * as sent and as decompressed (gzip or snappy), so a small bomb is a 413 like a large body. The
+ * answer is sent after the lines are committed.
  */
 export const logIngestRoutes = new Hono<AppEnv>();
 
-/** The request body as JSON, gunzipped when the shipper compressed it, within the size limits. */
-async function readJsonBody(c: Context<AppEnv>, hint: string): Promise<unknown> {
-  const type = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json')
-    throw unsupportedMediaType(`Send JSON (Content-Type: application/json). ${hint}`);
+type BodyType = 'json' | 'protobuf';
+const MEDIA_TYPES: Record<string, BodyType> = {
+  'application/json': 'json',
+  'application/x-protobuf': 'protobuf',
+};
+
+/** The request body, gunzipped when the shipper compressed it, within the size limit. */
+async function readBody(c: Context<AppEnv>): Promise<{ type: BodyType; bytes: Uint8Array }> {
+  const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const type = MEDIA_TYPES[mediaType];
+  if (!type)
+    throw unsupportedMediaType(
+      `Content-Type "${mediaType.slice(0, 60)}" is not accepted; send application/x-protobuf or application/json.`,
+    );
   const limit = c.get('deps').config.LOG_INGEST_MAX_BYTES;
   const encoding = (c.req.header('Content-Encoding') ?? 'identity').trim().toLowerCase();
   let bytes: Uint8Array;
@@ -45,6 +58,10 @@ async function readJsonBody(c: Context<AppEnv>, hint: string): Promise<unknown> 
       `Content-Encoding "${encoding.slice(0, 40)}" is not supported; send gzip or nothing.`,
     );
   }
+  return { type, bytes };
+}
+
+function parseJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
@@ -80,15 +97,18 @@ async function readAtMost(stream: ReadableStream<Uint8Array>, limit: number): Pr
   return out;
 }
 
+/** How one endpoint turns each accepted body type into lines. */
+type Decoders = Record<BodyType, (bytes: Uint8Array, limit: number) => IncomingLogLine[]>;
+
 async function ingest(
   c: Context<AppEnv>,
   source: 'otlp' | 'loki',
-  decode: (body: unknown) => IncomingLogLine[],
-  hint: string,
+  decoders: Decoders,
 ): Promise<IngestOutcome> {
   const deps = c.get('deps');
   const credential = await authenticateIngest(deps.db, c.req.header('Authorization'));
-  const lines = decode(await readJsonBody(c, hint));
+  const { type, bytes } = await readBody(c);
+  const lines = decoders[type](bytes, deps.config.LOG_INGEST_MAX_BYTES);
   const outcome = await ingestLogLines(
     { db: deps.db, now: deps.clock.now(), policy: billingPolicyOf(deps) },
     credential,
@@ -100,6 +120,16 @@ async function ingest(
   }
   return outcome;
 }
+
+const OTLP_DECODERS: Decoders = {
+  json: (bytes) => decodeOtlpLogs(parseJson(bytes)),
+  protobuf: (bytes) => decodeOtlpProtobuf(bytes),
+};
+
+const LOKI_DECODERS: Decoders = {
+  json: (bytes) => decodeLokiPush(parseJson(bytes)),
+  protobuf: (bytes, limit) => decodeLokiProtobuf(bytes, limit),
+};
 
 /** gRPC status codes for the OTLP error body (google.rpc.Status). */
 function grpcCode(status: number): number {
@@ -119,12 +149,7 @@ function failureOf(
 
 logIngestRoutes.post('/v1/logs', async (c) => {
   try {
-    const outcome = await ingest(
-      c,
-      'otlp',
-      decodeOtlpLogs,
-      'Only the OTLP JSON encoding is accepted: set OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=http/json (or encoding: json in the collector).',
-    );
+    const outcome = await ingest(c, 'otlp', OTLP_DECODERS);
     if (outcome.rejected === 0) return c.json({});
     return c.json({
       partialSuccess: {
@@ -145,12 +170,7 @@ logIngestRoutes.post('/v1/logs', async (c) => {
 
 logIngestRoutes.post('/loki/api/v1/push', async (c) => {
   try {
-    const outcome = await ingest(
-      c,
-      'loki',
-      decodeLokiPush,
-      "Only the JSON push format is accepted (Content-Type: application/json), as Fluent Bit's loki output sends it.",
-    );
+    const outcome = await ingest(c, 'loki', LOKI_DECODERS);
     if (outcome.rejected === 0) return c.body(null, 204);
     return c.text(describeRejections(outcome), 400);
   } catch (error) {

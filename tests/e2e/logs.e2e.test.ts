@@ -100,6 +100,19 @@ describe('resource logs in Chromium', () => {
     const token = await secretField.inputValue();
     expect(token).toMatch(/^kpi_/);
     await page.screenshot({ path: 'test-results/logs-ingest-token.png', fullPage: true });
+    // The shipper configurations name this server's endpoint and scroll inside their box.
+    await page.click('#shipper-otel-collector summary');
+    const collector = page.locator('#shipper-otel-collector pre');
+    await expect(collector.textContent()).resolves.toContain(`endpoint: "${server.url}"`);
+    await page.click('#shipper-alloy summary');
+    await expect(page.locator('#shipper-alloy pre').textContent()).resolves.toContain(
+      `"${server.url}/loki/api/v1/push"`,
+    );
+    const sectionWidth = await page.locator('#ingest-tokens').evaluate((el) => el.clientWidth);
+    await expect(collector.evaluate((el) => el.getBoundingClientRect().width)).resolves.toBeLessThanOrEqual(
+      sectionWidth,
+    );
+    await page.locator('#shipper-configs').screenshot({ path: 'test-results/logs-shipper-configs.png' });
 
     const ship = shipper(token);
     try {

@@ -123,6 +123,25 @@ describe('log search, context, saved searches, downloads and live tail', () => {
     expect(await q('level:>=warn attr.status:<500')).toEqual(['slow request']);
     expect(await q('attr.status:Degraded')).toEqual(['Status changed to Degraded']);
     expect(await q('level:error worker')).toEqual([]);
+    // OR, AND and parentheses; AND binds tighter than OR.
+    // Status changes are entries too: the Degraded one is a warn.
+    expect(await q('level:warn OR cache')).toEqual([
+      'Status changed to Degraded',
+      'slow request',
+      'refused connection to cache',
+    ]);
+    expect(await q('(cache OR upstream) AND level:error')).toEqual([
+      'refused connection to cache',
+      'upstream connection refused',
+    ]);
+    expect(await q('slow OR connection -cache')).toEqual(['slow request', 'upstream connection refused']);
+    expect(await q('(slow OR connection) -cache')).toEqual(['slow request', 'upstream connection refused']);
+    expect(await q('slow OR (connection -cache) OR attr.status:500')).toEqual([
+      'slow request',
+      'refused connection to cache',
+      'upstream connection refused',
+    ]);
+    expect(await q('-(level:error OR level:warn) get')).toEqual(['GET /health 200']);
 
     // Project-wide: every resource of the project, and resource: narrows it.
     const project = await search(api, '/projects/web/logs?range=1h&q=level%3Aerror%20connection');
@@ -160,7 +179,10 @@ describe('log search, context, saved searches, downloads and live tail', () => {
       ['foo:bar', 0],
       ['a - b', 2],
       ['x NOT', 2],
-      ['(a)', 0],
+      ['(a OR b', 0],
+      ['a OR', 2],
+      ['a b)', 3],
+      ['AND a', 0],
     ] as const) {
       const r = await t.app.request(`/api/v1/projects/web/logs?q=${encodeURIComponent(query)}`, {
         headers: bearer(api),
@@ -173,6 +195,14 @@ describe('log search, context, saved searches, downloads and live tail', () => {
     const html = await page.text();
     expect(html).toContain('unknown level');
     expect(html).toContain('      ^');
+    const unbalanced = await t.app.request(
+      `/projects/web/resources/api/logs?q=${encodeURIComponent('(a OR b')}`,
+      {
+        headers: as(ada),
+      },
+    );
+    expect(unbalanced.status).toBe(422);
+    expect(await unbalanced.text()).toContain('this &quot;(&quot; is never closed');
   });
 
   it('pages by cursor without gaps or repeats, and shows the context around a line', async () => {

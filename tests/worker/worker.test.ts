@@ -1,6 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { sql } from 'kysely';
 import { Miniflare } from 'miniflare';
+import { compress } from 'snappyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/db/dialects/node.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
@@ -8,6 +12,8 @@ import { deliverAlertNotificationsJob } from '../../src/jobs/deliver-alert-notif
 import { evaluateAlertsJob } from '../../src/jobs/evaluate-alerts.ts';
 import { housekeepingJob } from '../../src/jobs/housekeeping.ts';
 import { jobsForCron } from '../../src/jobs/registry.ts';
+import { sha256Hex } from '../../src/lib/crypto.ts';
+import { LokiPushRequest } from '../../src/services/logs/protobuf-schemas.ts';
 import { ROLE } from '../../src/lib/roles.ts';
 import { iterationsOf, WORKERS_MAX_ITERATIONS } from '../../src/services/passwords.ts';
 import { databaseUrl } from '../helpers/pg-urls.ts';
@@ -170,6 +176,68 @@ describe('the Workers build in workerd', () => {
     await reader.cancel();
     expect(text).toMatch(/event: status\ndata: \{"event_id":\d+,"resource_id":"res-w"/);
     expect(text).toContain('"status":"Progressing"');
+  });
+
+  it('ingests OTLP protobuf and a snappy Loki protobuf push (protobufjs codecs set up at startup)', async () => {
+    // Uses the project and resource of the status-stream test above.
+    const secret = 'kpi_worker_protobuf_ingest_token';
+    await database.db
+      .insertInto('ktrlplane.ingest_tokens')
+      .values({
+        token_id: 'itk-worker',
+        project_id: 'proj-w',
+        name: 'worker',
+        token_hash: await sha256Hex(secret),
+        created_by: null,
+        created_at: new Date(),
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .execute();
+    const memory = new InMemoryLogRecordExporter();
+    const provider = new LoggerProvider({
+      resource: resourceFromAttributes({ resource_id: 'res-w' }),
+      processors: [new SimpleLogRecordProcessor({ exporter: memory })],
+    });
+    provider.getLogger('worker-test').emit({ severityNumber: 17, body: 'otlp protobuf in workerd' });
+    await provider.forceFlush();
+    const otlp = ProtobufLogsSerializer.serializeRequest(memory.getFinishedLogRecords());
+    const otlpRes = await mf.dispatchFetch('http://localhost/v1/logs', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/x-protobuf' },
+      body: otlp,
+    });
+    expect(otlpRes.status).toBe(200);
+    expect(await otlpRes.json()).toEqual({});
+    const push = LokiPushRequest.encode(
+      LokiPushRequest.fromObject({
+        streams: [
+          {
+            labels: '{resource_id="res-w", level="warn"}',
+            entries: [
+              { timestamp: { seconds: Math.floor(Date.now() / 1000) }, line: 'loki snappy in workerd' },
+            ],
+          },
+        ],
+      }),
+    ).finish();
+    const lokiRes = await mf.dispatchFetch('http://localhost/loki/api/v1/push', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/x-protobuf' },
+      body: new Uint8Array(compress(push)),
+    });
+    expect(lokiRes.status).toBe(204);
+    await lokiRes.arrayBuffer();
+    const rows = await database.db
+      .selectFrom('ktrlplane.logs')
+      .select(['resource_id', 'level', 'message', 'source'])
+      .where('project_id', '=', 'proj-w')
+      .orderBy('log_id')
+      .execute();
+    expect(rows).toEqual([
+      { resource_id: 'res-w', level: 'error', message: 'otlp protobuf in workerd', source: 'otlp' },
+      { resource_id: 'res-w', level: 'warn', message: 'loki snappy in workerd', source: 'loki' },
+    ]);
   });
 
   it('runs the scheduled jobs of a cron trigger and records them in Postgres', async () => {

@@ -13,9 +13,13 @@ import type { AuthorizedScope } from '../rbac.ts';
  *   attr.http.status:500          an attribute equal to a value (`attr.key:"a value"` quotes it)
  *   attr.status:>=500             a numeric range: >, >=, <, <= (lines whose value is not a number never match)
  *   resource:api-1                one resource (useful on the project-wide search)
- *   -timeout  NOT level:debug     negation of the clause that follows
+ *   -timeout  NOT level:debug     negation of the clause (or group) that follows
+ *   level:error OR level:fatal    either; AND binds tighter: `a OR b c` is `a OR (b AND c)`
+ *   (timeout OR refused) -retry   parentheses group (up to MAX_QUERY_DEPTH deep)
  *
- * Words match whole words, case-insensitively (Postgres full text, `simple` configuration).
+ * AND, OR and NOT are keywords only in capitals (`or` is a word to search for). Words match whole
+ * words, case-insensitively (Postgres full text, `simple` configuration). A bare term ends at a
+ * parenthesis: quote text that contains one.
  * A malformed query throws `LogQuerySyntaxError` (a 422 whose `position` is the 0-based offset of
  * the offending character). The parsed query is compiled to SQL with every value as a bind
  * parameter: user text never becomes SQL text.
@@ -30,6 +34,8 @@ const LEVEL_ALIASES: Record<string, LogLevel> = {
   panic: 'fatal',
 };
 export const MAX_QUERY_LENGTH = 1_000;
+/** How deep parentheses may nest (deeper is a 422, not a stack of nested SQL). */
+export const MAX_QUERY_DEPTH = 16;
 
 export type Comparison = '=' | '>' | '>=' | '<' | '<=';
 
@@ -48,9 +54,19 @@ export type LogQueryClause =
     }
   | { kind: 'resource'; resourceId: string; negated: boolean; position: number };
 
+/** How the clauses combine: a tree of AND, OR and NOT over single clauses. */
+export type LogQueryExpr =
+  | { kind: 'term'; clause: LogQueryClause }
+  | { kind: 'and' | 'or'; parts: LogQueryExpr[] }
+  /** A negated group, `NOT (…)` or `-(…)` (a negated single clause is the clause's `negated`). */
+  | { kind: 'not'; part: LogQueryExpr; position: number };
+
 export interface LogQuery {
   source: string;
+  /** Every clause in the order written (each also sits in `expr`). */
   clauses: LogQueryClause[];
+  /** null: the empty query, which matches everything. */
+  expr: LogQueryExpr | null;
 }
 
 /** A malformed query: answers 422 with the offset of the offending character. */
@@ -76,9 +92,11 @@ const WHITESPACE = /\s/;
 const NUMBER = /^-?(?:\d+(?:\.\d*)?|\.\d+)$/;
 const ATTRIBUTE_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,127}$/;
 const WORDLIKE = /[\p{L}\p{N}]/u;
+const BARE_END = /[\s"()]/;
 
 class Parser {
   i = 0;
+  readonly clauses: LogQueryClause[] = [];
   constructor(
     readonly text: string,
     readonly pointer: string,
@@ -97,11 +115,16 @@ class Parser {
     throw new LogQuerySyntaxError(position, problem, this.pointer);
   }
 
-  /** A bare keyword (NOT, AND, OR) followed by whitespace or the end. */
+  /** A bare keyword (NOT, AND, OR) followed by whitespace, a parenthesis or the end. */
   keyword(word: string): boolean {
     if (this.text.slice(this.i, this.i + word.length) !== word) return false;
     const after = this.text[this.i + word.length];
-    return after === undefined || WHITESPACE.test(after);
+    return after === undefined || WHITESPACE.test(after) || after === '(' || after === ')';
+  }
+
+  /** Where a term cannot start: the end, a closing parenthesis or a binary operator. */
+  atTermEnd(): boolean {
+    return this.done || this.peek() === ')' || this.keyword('OR') || this.keyword('AND');
   }
 
   /** A quoted phrase starting at the current `"`; `\"` and `\\` escape. */
@@ -126,47 +149,103 @@ class Parser {
     return this.fail(start, 'this quote is never closed; add a closing ".');
   }
 
-  /** Up to the next whitespace (or a quote that starts a value after `:`). */
+  /** Up to the next whitespace, parenthesis or quote (a quote may start a value after `:`). */
   bare(): string {
     const start = this.i;
-    while (!this.done && !WHITESPACE.test(this.peek()) && this.peek() !== '"') this.i += 1;
+    while (!this.done && !BARE_END.test(this.peek())) this.i += 1;
     return this.text.slice(start, this.i);
   }
 
-  parse(): LogQueryClause[] {
-    const clauses: LogQueryClause[] = [];
+  parse(): LogQueryExpr | null {
+    this.skipSpace();
+    if (this.done) return null;
+    const expr = this.or(0);
+    this.skipSpace();
+    // or() stops only at the end or at a ")" it has no "(" for.
+    if (!this.done) this.fail(this.i, 'this ")" has no "(" before it.');
+    return expr;
+  }
+
+  /** or := and ("OR" and)* */
+  or(depth: number): LogQueryExpr {
+    const parts = [this.and(depth)];
     for (;;) {
       this.skipSpace();
-      if (this.done) return clauses;
-      const start = this.i;
+      if (!this.keyword('OR')) break;
+      const at = this.i;
+      this.i += 2;
+      this.skipSpace();
+      if (this.atTermEnd()) this.fail(at, 'OR needs a term after it.');
+      parts.push(this.and(depth));
+    }
+    return parts.length === 1 && parts[0] ? parts[0] : { kind: 'or', parts };
+  }
+
+  /** and := unary (["AND"] unary)* — terms side by side are ANDed. */
+  and(depth: number): LogQueryExpr {
+    const parts: LogQueryExpr[] = [];
+    for (;;) {
+      this.skipSpace();
+      if (this.done || this.peek() === ')' || this.keyword('OR')) break;
       if (this.keyword('AND')) {
-        this.i += 3;
-        continue;
-      }
-      if (this.keyword('OR'))
-        this.fail(start, 'OR is not supported: every term must match. Run two searches.');
-      let negated = false;
-      if (this.keyword('NOT')) {
-        negated = true;
+        const at = this.i;
+        if (parts.length === 0) this.fail(at, 'AND needs a term before it.');
         this.i += 3;
         this.skipSpace();
-        if (this.done) this.fail(start, 'NOT needs a term after it.');
-      } else if (this.peek() === '-') {
-        negated = true;
-        this.i += 1;
-        if (this.done || WHITESPACE.test(this.peek()))
-          this.fail(start, '"-" needs a term right after it (no space).');
+        if (this.atTermEnd()) this.fail(at, 'AND needs a term after it.');
+        continue;
       }
-      clauses.push(this.clause(negated));
+      parts.push(this.unary(depth));
     }
+    if (parts.length === 0) {
+      if (this.keyword('OR')) this.fail(this.i, 'OR needs a term before it.');
+      this.fail(this.i, 'this ")" has no "(" before it.');
+    }
+    return parts.length === 1 && parts[0] ? parts[0] : { kind: 'and', parts };
+  }
+
+  /** unary := ("NOT" | "-")? ( "(" or ")" | clause ) */
+  unary(depth: number): LogQueryExpr {
+    const start = this.i;
+    let negated = false;
+    if (this.keyword('NOT')) {
+      negated = true;
+      this.i += 3;
+      this.skipSpace();
+      if (this.atTermEnd()) this.fail(start, 'NOT needs a term after it.');
+    } else if (this.peek() === '-') {
+      negated = true;
+      this.i += 1;
+      if (this.done || WHITESPACE.test(this.peek()) || this.peek() === ')')
+        this.fail(start, '"-" needs a term right after it (no space).');
+    }
+    if (this.peek() === '(') {
+      const group = this.group(depth);
+      return negated ? { kind: 'not', part: group, position: start } : group;
+    }
+    const clause = this.clause(negated);
+    this.clauses.push(clause);
+    return { kind: 'term', clause };
+  }
+
+  group(depth: number): LogQueryExpr {
+    const open = this.i;
+    if (depth >= MAX_QUERY_DEPTH) this.fail(open, `parentheses may nest at most ${MAX_QUERY_DEPTH} deep.`);
+    this.i += 1;
+    this.skipSpace();
+    if (this.peek() === ')')
+      this.fail(open, 'these parentheses are empty; put a term inside or remove them.');
+    if (this.done) this.fail(open, 'this "(" is never closed; add a ")".');
+    const inner = this.or(depth + 1);
+    this.skipSpace();
+    if (this.peek() !== ')') this.fail(open, 'this "(" is never closed; add a ")".');
+    this.i += 1;
+    return inner;
   }
 
   clause(negated: boolean): LogQueryClause {
     const position = this.i;
-    const ch = this.peek();
-    if (ch === '(' || ch === ')')
-      this.fail(position, 'parentheses are not supported; quote the text to search for it.');
-    if (ch === '"') {
+    if (this.peek() === '"') {
       const text = this.quoted();
       if (!WORDLIKE.test(text)) this.fail(position, 'a phrase needs at least one letter or digit.');
       return { kind: 'text', text, phrase: true, negated, position };
@@ -254,7 +333,9 @@ export function parseLogQuery(q: string, pointer = '/q'): LogQuery {
       `a query may be at most ${MAX_QUERY_LENGTH} characters long.`,
       pointer,
     );
-  return { source: q, clauses: new Parser(q, pointer).parse() };
+  const parser = new Parser(q, pointer);
+  const expr = parser.parse();
+  return { source: q, clauses: parser.clauses, expr };
 }
 
 /** The levels a level clause selects. */
@@ -310,17 +391,30 @@ function compileClause(clause: LogQueryClause, columns: LogColumns): RawBuilder<
   }
 }
 
+function compileExpr(expr: LogQueryExpr, columns: LogColumns): RawBuilder<boolean> {
+  switch (expr.kind) {
+    case 'term': {
+      const compiled = compileClause(expr.clause, columns);
+      return expr.clause.negated ? sql<boolean>`(${compiled}) IS NOT TRUE` : sql<boolean>`(${compiled})`;
+    }
+    case 'not':
+      return sql<boolean>`(${compileExpr(expr.part, columns)}) IS NOT TRUE`;
+    case 'and':
+    case 'or': {
+      const parts = expr.parts.map((part) => compileExpr(part, columns));
+      return sql<boolean>`(${sql.join(parts, expr.kind === 'and' ? sql` AND ` : sql` OR `)})`;
+    }
+  }
+}
+
 /**
- * The query as one SQL condition over `columns`. A negated clause is `IS NOT TRUE`, so a line
- * without the attribute (NULL) counts as "not matching" and a negation keeps it.
+ * The query as one SQL condition over `columns`. A negation is `IS NOT TRUE`, so a line without
+ * the attribute (NULL) counts as "not matching" and a negation keeps it; under AND and OR a NULL
+ * behaves as false for the same reason (a line matches only where the condition is TRUE).
  */
 export function compileLogQuery(query: LogQuery, columns: LogColumns): RawBuilder<boolean> {
-  if (query.clauses.length === 0) return sql<boolean>`TRUE`;
-  const parts = query.clauses.map((clause) => {
-    const compiled = compileClause(clause, columns);
-    return clause.negated ? sql`(${compiled}) IS NOT TRUE` : sql`(${compiled})`;
-  });
-  return sql<boolean>`(${sql.join(parts, sql` AND `)})`;
+  if (!query.expr) return sql<boolean>`TRUE`;
+  return compileExpr(query.expr, columns);
 }
 
 /** The columns of ktrlplane.logs (alias `l`). */

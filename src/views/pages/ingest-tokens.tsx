@@ -1,5 +1,6 @@
 import type { CreatedIngestTokenJson, IngestTokenJson } from '../../services/logs/ingest-tokens.ts';
 import { Button, type FieldErrors, TextField } from '../components/form.tsx';
+import { ShipperConfigs } from './shipper-configs.tsx';
 import { NewTokenSecret, StatusBadge, Time } from './tokens-page.tsx';
 
 /**
@@ -11,6 +12,8 @@ export interface IngestTokensSectionView {
   projectId: string;
   baseUrl: string;
   tokens: IngestTokenJson[];
+  /** The project's resources, for the shipper configurations' resource_id. */
+  resourceIds: string[];
   created?: CreatedIngestTokenJson | undefined;
   values?: { name?: string | undefined };
   errors?: FieldErrors | undefined;
@@ -28,11 +31,11 @@ export function IngestTokensSection(view: IngestTokensSectionView) {
         Log ingest tokens
       </h2>
       <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
-        Log shippers send lines with one of these: OTLP/HTTP JSON to <code>{view.baseUrl}/v1/logs</code> (the
-        resource is the <code>resource_id</code> resource attribute) or Loki push JSON to{' '}
-        <code>{view.baseUrl}/loki/api/v1/push</code> (the <code>resource_id</code> label), with{' '}
-        <code>Authorization: Bearer &lt;token&gt;</code> or the token as the basic-auth password. A token
-        writes only to this project's resources.
+        Log shippers send lines with one of these: OTLP/HTTP (protobuf or JSON) to{' '}
+        <code>{view.baseUrl}/v1/logs</code> (the resource is the <code>resource_id</code> resource attribute)
+        or Loki push (protobuf with snappy, or JSON) to <code>{view.baseUrl}/loki/api/v1/push</code> (the{' '}
+        <code>resource_id</code> label), with <code>Authorization: Bearer &lt;token&gt;</code> or the token as
+        the basic-auth password. A token writes only to this project's resources.
       </p>
       {view.created && (
         <div class="mt-4">
@@ -99,6 +102,7 @@ export function IngestTokensSection(view: IngestTokensSectionView) {
         </div>
         <Button>Create ingest token</Button>
       </form>
+      <ShipperConfigs baseUrl={view.baseUrl} resourceIds={view.resourceIds} />
     </section>
   );
 }

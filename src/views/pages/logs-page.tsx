@@ -340,7 +340,8 @@ function SearchForm(props: {
         ) : (
           <p id="log-query-help" class="mt-1 text-xs text-slate-500 dark:text-slate-400">
             Words and "phrases", level:error or level:&gt;=warn, attr.key:value, attr.key:&gt;=500,
-            resource:id, -word or NOT to exclude.
+            resource:id, -word or NOT to exclude; terms side by side must all match, OR for either (AND binds
+            first), (parentheses) to group.
           </p>
         )}
       </div>
