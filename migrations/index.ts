@@ -12,6 +12,7 @@ import * as notifications from './2026-11-27-0010-notifications.ts';
 import * as logs from './2026-11-27-0011-logs.ts';
 import * as alerts from './2026-11-27-0012-alerts.ts';
 import * as usageHistoryTimeIndex from './2026-11-27-0013-usage-history-time-index.ts';
+import * as secrets from './2026-12-08-0016-secrets.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-0011-logs': logs,
   '2026-11-27-0012-alerts': alerts,
   '2026-11-27-0013-usage-history-time-index': usageHistoryTimeIndex,
+  '2026-12-08-0016-secrets': secrets,
 };

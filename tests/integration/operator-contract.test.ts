@@ -220,7 +220,10 @@ describe('db-query-operator manifests (deploy/operator)', () => {
           namespace: 'shop',
           annotations: {
             'ktrlplane.io/generation': String(row?.generation),
-            'ktrlplane.io/access-url': type.deployment.access_url_template.replace('{resource_id}', id),
+            'ktrlplane.io/access-url': (type.deployment.access_url_template ?? '').replace(
+              '{resource_id}',
+              id,
+            ),
             'reconcile.fluxcd.io/requestedAt': `generation-${row?.generation}`,
           },
         },
