@@ -5,9 +5,13 @@ import { type Kysely, sql } from 'kysely';
  * it before ktrlplane first starts (start-up then upserts the full definition from
  * src/schemas/resource-types/secret.ts). A Secret's values need no table of their own: they are
  * stored sealed (encrypted) in its settings_json under `entries`, where the operator's manifest
- * (deploy/operator/secrets.yaml) reads them through the SQL function that
- * deploy/operator/operator-secrets.sql installs with the operator's key. An index on resources.type
- * is not added: the existing queries by type read whole projects or the whole table anyway.
+ * (deploy/operator/secrets.yaml) reads them through ktrlplane.open_secret_for_operator().
+ *
+ * That function is created here only as a placeholder that refuses to run: the real one needs
+ * pgcrypto and the operator's key, which deploy/operator/operator-secrets.sql (run by an
+ * administrator, not by ktrlplane's own role) installs. With the placeholder the manifest's query
+ * plans on every database, returns its rows while there are no Secrets, and fails loudly (so the
+ * operator prunes nothing) once there are Secrets and nobody installed the real function.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
@@ -24,5 +28,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       '{"workload": "kubernetes-secret", "values": [], "secret_settings": ["/entries/*"], "health_checks": []}'::jsonb
     )
     ON CONFLICT (type_name) DO NOTHING
+  `.execute(db);
+  await sql`
+    CREATE FUNCTION ktrlplane.open_secret_for_operator(resource_id text, sealed text)
+    RETURNS text LANGUAGE plpgsql STABLE AS $fn$
+    BEGIN
+      RAISE EXCEPTION 'Konnektr.Secret values cannot be opened: the operator''s key is not installed'
+        USING HINT = 'Run deploy/operator/operator-secrets.sql as an administrator (see deploy/operator/README.md).';
+    END
+    $fn$
   `.execute(db);
 }

@@ -698,7 +698,8 @@ describe('registry', () => {
       errors: [
         {
           pointer: '/type',
-          message: 'unknown resource type; use one of: Konnektr.DigitalTwins, Konnektr.Flows, Konnektr.Secret',
+          message:
+            'unknown resource type; use one of: Konnektr.DigitalTwins, Konnektr.Flows, Konnektr.Secret',
         },
       ],
     });
