@@ -54,17 +54,24 @@ export async function listResourcesWithSecretRefs(
   return query.orderBy('resource_id').execute();
 }
 
-/** Every Secret (all projects), for re-encryption; `FOR UPDATE` so a concurrent edit waits. */
+/** Every Secret (all projects) with its organization, locked: a concurrent edit waits (re-encryption). */
 export async function lockAllSecrets(
   db: Kysely<Database>,
-): Promise<Array<{ resource_id: string; project_id: string; settings_json: Record<string, unknown> }>> {
-  return db
-    .selectFrom('ktrlplane.resources')
-    .select(['resource_id', 'project_id', 'settings_json'])
-    .where('type', '=', SECRET_TYPE_ID)
-    .orderBy('resource_id')
-    .forUpdate()
-    .execute();
+): Promise<
+  Array<{ resource_id: string; project_id: string; org_id: string; settings_json: Record<string, unknown> }>
+> {
+  const rows = await sql<{
+    resource_id: string;
+    project_id: string;
+    org_id: string;
+    settings_json: Record<string, unknown>;
+  }>`
+    SELECT r.resource_id, r.project_id, p.org_id, r.settings_json
+    FROM ktrlplane.resources AS r JOIN ktrlplane.projects AS p ON p.project_id = r.project_id
+    WHERE r.type = ${SECRET_TYPE_ID}
+    ORDER BY r.resource_id
+    FOR UPDATE OF r`.execute(db);
+  return rows.rows;
 }
 
 /**

@@ -1,5 +1,11 @@
 import type { Kysely } from 'kysely';
-import { listResourcesWithSecretRefs, listSecretKeysInProject } from '../db/secrets.repository.ts';
+import {
+  listResourcesWithSecretRefs,
+  listSecretKeysInProject,
+  lockAllSecrets,
+  replaceSealedSettings,
+} from '../db/secrets.repository.ts';
+import { withTransaction } from '../db/transaction.ts';
 import type { Database } from '../db/types.ts';
 import { conflict, type FieldError, unprocessable } from '../lib/errors.ts';
 import {
@@ -7,12 +13,14 @@ import {
   openSecret,
   type SecretKeyring,
   SecretOpenError,
+  sealedWithCurrentKeys,
   sealSecret,
 } from '../lib/secret-crypto.ts';
 import { isSecretKeyRef } from '../lib/secret-refs.ts';
 import { SECRET_TYPE_ID } from '../schemas/resource-types/registry.ts';
 import type { ResourceTypeDefinition } from '../schemas/resource-types/resource-type.ts';
 import { MAX_SECRET_VALUE_BYTES } from '../schemas/resource-types/secret.ts';
+import { type AuditActor, recordAudit } from './audit.ts';
 import type { AuthorizedScope } from './rbac.ts';
 import { expandPointer } from './secret-settings.ts';
 
@@ -223,4 +231,66 @@ export async function secretChoices(
     name: secret.name,
     keys: secret.keys,
   }));
+}
+
+export interface ReencryptReport {
+  secrets: number;
+  entries: number;
+  reencrypted: number;
+  /** Entries that did not open (their key is gone, or the value was altered): left as they are. */
+  failed: Array<{ resource_id: string; key: string; reason: string }>;
+}
+
+/**
+ * Re-seals every Secret value that is not sealed with the current keys (SECRETS_ENCRYPTION_KEY
+ * and SECRETS_OPERATOR_KEY): after a rotation, once, before the old key leaves
+ * SECRETS_ENCRYPTION_OLD_KEYS. One transaction with the Secrets locked, an audit event per Secret
+ * changed (which keys, never values); safe to run again (nothing left to do is a no-op).
+ */
+export async function reencryptSecrets(
+  db: Kysely<Database>,
+  keyring: SecretKeyring,
+  actor: AuditActor,
+  now: Date,
+  options: { dryRun?: boolean } = {},
+): Promise<ReencryptReport> {
+  return withTransaction(db, async (trx) => {
+    const report: ReencryptReport = { secrets: 0, entries: 0, reencrypted: 0, failed: [] };
+    for (const row of await lockAllSecrets(trx)) {
+      report.secrets += 1;
+      const entries = (row.settings_json.entries ?? {}) as Record<string, unknown>;
+      const next: Record<string, unknown> = { ...entries };
+      const changed: string[] = [];
+      for (const [key, value] of Object.entries(entries)) {
+        if (typeof value !== 'string') continue;
+        report.entries += 1;
+        if (sealedWithCurrentKeys(keyring, value)) continue;
+        try {
+          const plain = await openSecret(keyring, row.resource_id, value);
+          next[key] = await sealSecret(keyring, row.resource_id, plain);
+          changed.push(key);
+        } catch (error) {
+          if (!(error instanceof SecretOpenError)) throw error;
+          report.failed.push({ resource_id: row.resource_id, key, reason: error.message });
+        }
+      }
+      if (changed.length === 0) continue;
+      report.reencrypted += changed.length;
+      if (options.dryRun) continue;
+      await replaceSealedSettings(trx, row.resource_id, { ...row.settings_json, entries: next });
+      await recordAudit(
+        trx,
+        actor,
+        {
+          action: 'secret.reencrypted',
+          targetType: 'resource',
+          targetId: row.resource_id,
+          orgId: row.org_id,
+          after: { keys: changed.sort(), key_id: keyring.current.id, operator_key_id: keyring.operator.id },
+        },
+        now,
+      );
+    }
+    return report;
+  });
 }

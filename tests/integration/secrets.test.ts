@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
-import { openSecret, secretKeyringOf } from '../../src/lib/secret-crypto.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openSecret, sealedKeyId, secretKeyringOf } from '../../src/lib/secret-crypto.ts';
 import { SECRET_TYPE_ID } from '../../src/schemas/resource-types/registry.ts';
+import { reencryptSecrets } from '../../src/services/secrets.ts';
 import { apiTokenFor, bearer, createOrgFor, createProjectFor, signUpUser } from '../helpers/fixtures.ts';
 import { TEST_SECRETS_ENV } from '../helpers/secrets.ts';
 import { type TestContext, useTestApp } from '../helpers/test-app.ts';
@@ -252,5 +254,83 @@ describe('Konnektr.Secret', () => {
     const refused = await call('DELETE', '/projects/web/resources/creds', { confirm: 'Creds' });
     expect(refused.status).toBe(409);
     expect(refused.body.detail).toContain('Graph (graph) at /eventSinks/mqtt/0/password uses key "token"');
+  });
+
+  it('rotates keys: old values open through SECRETS_ENCRYPTION_OLD_KEYS until re-encryption moves them to the new keys', async () => {
+    const { call, stored } = await setup(t);
+    await call('POST', '/projects/web/resources', {
+      resource_id: 'creds',
+      name: 'Creds',
+      type: SECRET_TYPE_ID,
+      sku: 'free',
+      settings_json: { entries: { a: PLAIN, b: PLAIN_2 } },
+    });
+    const oldRing = await secretKeyringOf(t.deps.config);
+    const rotated = loadConfig({
+      NODE_ENV: 'test',
+      SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 11).toString('base64'),
+      SECRETS_ENCRYPTION_OLD_KEYS: TEST_SECRETS_ENV.SECRETS_ENCRYPTION_KEY,
+      SECRETS_OPERATOR_KEY: Buffer.alloc(32, 12).toString('base64'),
+    });
+    const ring = await secretKeyringOf(rotated);
+    if (!ring || !oldRing) throw new Error('no keyring');
+    const entries = async () =>
+      ((await stored('creds')).settings_json as { entries: Record<string, string> }).entries;
+    const before = await entries();
+    expect(await openSecret(ring, 'creds', before.a as string)).toBe(PLAIN);
+
+    const actor = {
+      actorType: 'system' as const,
+      actorId: null,
+      actorLabel: 'test',
+      requestId: null,
+      ip: null,
+      userAgent: null,
+    };
+    const dry = await reencryptSecrets(t.database.db, ring, actor, t.clock.now(), { dryRun: true });
+    expect(dry).toEqual({ secrets: 1, entries: 2, reencrypted: 2, failed: [] });
+    expect(await entries()).toEqual(before);
+
+    const report = await reencryptSecrets(t.database.db, ring, actor, t.clock.now());
+    expect(report).toEqual({ secrets: 1, entries: 2, reencrypted: 2, failed: [] });
+    const after = await entries();
+    for (const value of Object.values(after)) expect(sealedKeyId(value)).toBe(ring.current.id);
+    const onlyNew = await secretKeyringOf(
+      loadConfig({
+        NODE_ENV: 'test',
+        SECRETS_ENCRYPTION_KEY: rotated.SECRETS_ENCRYPTION_KEY,
+        SECRETS_OPERATOR_KEY: rotated.SECRETS_OPERATOR_KEY,
+      }),
+    );
+    if (!onlyNew) throw new Error('no keyring');
+    expect(await openSecret(onlyNew, 'creds', after.b as string)).toBe(PLAIN_2);
+    await expect(openSecret(oldRing, 'creds', after.a as string)).rejects.toThrow(/neither/);
+    // Again: nothing left to do. The audit says which keys, never a value.
+    expect(await reencryptSecrets(t.database.db, ring, actor, t.clock.now())).toMatchObject({
+      reencrypted: 0,
+    });
+    const audit = await auditText(t);
+    expect(audit).toContain('secret.reencrypted');
+    expect(audit).not.toContain(PLAIN);
+
+    // A value whose key is gone is reported and left alone.
+    const lost = await secretKeyringOf(
+      loadConfig({
+        NODE_ENV: 'test',
+        SECRETS_ENCRYPTION_KEY: Buffer.alloc(32, 13).toString('base64'),
+        SECRETS_OPERATOR_KEY: rotated.SECRETS_OPERATOR_KEY,
+      }),
+    );
+    if (!lost) throw new Error('no keyring');
+    const failed = await reencryptSecrets(t.database.db, lost, actor, t.clock.now());
+    expect(failed.failed.map((f) => f.key).sort()).toEqual(['a', 'b']);
+    expect(await entries()).toEqual(after);
+  });
+
+  it('refuses a malformed key at start-up, naming the setting', () => {
+    expect(() => loadConfig({ SECRETS_ENCRYPTION_KEY: 'c2hvcnQ=' })).toThrow(
+      /SECRETS_ENCRYPTION_KEY: SECRETS_ENCRYPTION_KEY must be 32 bytes/,
+    );
+    expect(() => loadConfig({ SECRETS_OPERATOR_KEY: '%%%' })).toThrow(/SECRETS_OPERATOR_KEY/);
   });
 });
