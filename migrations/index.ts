@@ -17,6 +17,7 @@ import * as productionRoles from './2026-12-08-0014-production-roles.ts';
 import * as tenantDataLifecycle from './2026-12-08-0017-tenant-data-lifecycle.ts';
 import * as emailVerification from './2026-12-08-0018-email-verification.ts';
 import * as loginThrottle from './2026-12-08-0019-login-throttle.ts';
+import * as secrets from './2026-12-08-0016-secrets.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-08-0017-tenant-data-lifecycle': tenantDataLifecycle,
   '2026-12-08-0018-email-verification': emailVerification,
   '2026-12-08-0019-login-throttle': loginThrottle,
+  '2026-12-08-0016-secrets': secrets,
 };

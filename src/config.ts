@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeKey } from './lib/secret-crypto.ts';
 import { PLAN_IDS } from './schemas/plans.ts';
 
 /**
@@ -114,7 +115,34 @@ export const configSchema = z.object({
   SSE_STREAMS_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
   /** Alert-channel emails and invitations one project (or organization) may send per hour. */
   MAILS_PER_PROJECT_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(50),
+  // Secrets (README "Secrets"): the key that encrypts Konnektr.Secret values at rest, the keys it
+  // replaced (comma-separated, still opened until `npm run secrets:reencrypt` has run), and the key
+  // of the copy db-query-operator opens in SQL. Each is 32 bytes in base64.
+  SECRETS_ENCRYPTION_KEY: secretKey('SECRETS_ENCRYPTION_KEY').optional(),
+  SECRETS_ENCRYPTION_OLD_KEYS: z
+    .string()
+    .refine((text) => keyProblem(text, 'SECRETS_ENCRYPTION_OLD_KEYS', true) === null, {
+      error: (issue) => keyProblem(String(issue.input), 'SECRETS_ENCRYPTION_OLD_KEYS', true) ?? '',
+    })
+    .optional(),
+  SECRETS_OPERATOR_KEY: secretKey('SECRETS_OPERATOR_KEY').optional(),
 });
+
+function keyProblem(text: string, setting: string, list = false): string | null {
+  try {
+    for (const part of list ? text.split(',').filter((p) => p.trim() !== '') : [text])
+      decodeKey(part, setting);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function secretKey(setting: string) {
+  return z.string().refine((text) => keyProblem(text, setting) === null, {
+    error: (issue) => keyProblem(String(issue.input), setting) ?? '',
+  });
+}
 
 type ParsedConfig = z.infer<typeof configSchema>;
 export type Config = ParsedConfig & { BASE_URL: string };

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { type FieldError, toJsonPointer } from './errors.ts';
+import { boundValueAt, changedBoundFields, reenterSecretMessage } from './secret-bindings.ts';
+import { secretKeyRef, secretKeyRefSchema } from './secret-refs.ts';
 
 /**
  * The form half of "one schema for forms and JSON" (DESIGN.md §5). A browser posts flat fields
@@ -22,7 +24,11 @@ import { type FieldError, toJsonPointer } from './errors.ts';
  *
  * Secrets (`.meta({ secret: true })` or `widget: 'password'`) are write-only. A stored secret is
  * rendered as an empty password input plus a hidden `name@stored` field holding the JSON pointer it
- * was stored at; an empty input then means "keep the stored one" (see `StoredSecret`).
+ * was stored at; an empty input then means "keep the stored one" (see `StoredSecret`) — unless a
+ * field named in its `boundTo` meta (where the secret is sent) changed: then it is dropped and the
+ * submission carries an error asking for it again. A secret field whose schema also accepts a
+ * reference to a Konnektr.Secret entry (lib/secret-refs.ts) posts `name@ref` = `<secret id>/<key>`
+ * from a picker; a chosen reference replaces any typed value.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -137,6 +143,8 @@ export interface FormFieldMeta {
   /** text | textarea | password | select | radio | checkbox | switch | hidden | json */
   widget?: string;
   secret?: boolean;
+  /** Paths (from the object holding a secret; `../` goes up) of the fields it is bound to. */
+  boundTo?: string[];
   /** Label of one row of an array ("Kafka sink" → "Kafka sink 1"); defaults to the element's label. */
   itemLabel?: string;
   /** Labels of a record's key and value columns. */
@@ -165,6 +173,8 @@ interface DescriptorBase {
 export interface StringDescriptor extends DescriptorBase {
   kind: 'string';
   secret: boolean;
+  /** A secret that may instead refer to a Konnektr.Secret entry (a string-or-reference union). */
+  secretRefs?: boolean;
   multiline: boolean;
   format?: string;
   minLength?: number;
@@ -285,6 +295,7 @@ function readMeta(metas: Array<Record<string, unknown>>): FormFieldMeta {
     if (value) out[key] = value;
   }
   if (merged.secret === true) out.secret = true;
+  if (Array.isArray(merged.boundTo)) out.boundTo = merged.boundTo.filter((p) => typeof p === 'string');
   if (merged.optionLabels && typeof merged.optionLabels === 'object') {
     out.optionLabels = merged.optionLabels as Record<string, string>;
   }
@@ -554,6 +565,25 @@ function enumOptions(schema: z.core.$ZodType, meta: FormFieldMeta): EnumDescript
 
 function describeUnion(base: DescriptorBase, def: AnyDef): FieldDescriptor {
   const options = (def.options as z.core.$ZodType[]) ?? [];
+  // A secret value or a reference to one (resource-type.ts `secretValue`): edited as the secret
+  // string it is, with a picker for the reference.
+  const literal = options.filter((option) => option !== secretKeyRefSchema);
+  if (options.length === 2 && literal.length === 1 && literal[0]) {
+    const text = describeSchema(literal[0]);
+    if (text.kind === 'string') {
+      return {
+        ...text,
+        source: base.source,
+        optional: base.optional,
+        nullable: base.nullable,
+        hasDefault: base.hasDefault,
+        defaultValue: base.defaultValue,
+        meta: { ...text.meta, ...base.meta },
+        secret: true,
+        secretRefs: true,
+      };
+    }
+  }
   const discriminator = def.discriminator;
   if (typeof discriminator === 'string') {
     return {
@@ -895,6 +925,12 @@ function coerce(desc: FieldDescriptor, node: RawNode | undefined, depth: number)
 }
 
 function coerceSecret(desc: StringDescriptor, node: RawNode | undefined, raw: string | undefined): unknown {
+  const ref = desc.secretRefs ? node?.markers?.get('ref')?.at(-1) : undefined;
+  if (ref) {
+    const slash = ref.indexOf('/');
+    // Malformed picks are passed on as they are, for the schema to refuse.
+    return slash > 0 ? secretKeyRef(ref.slice(0, slash), ref.slice(slash + 1)) : ref;
+  }
   const from = node?.markers?.get('stored')?.at(-1);
   const cleared = node?.markers?.get('clear')?.at(-1) === 'true';
   const typed = raw === undefined || raw === '' ? undefined : raw;
@@ -909,19 +945,52 @@ function coerceSecret(desc: StringDescriptor, node: RawNode | undefined, raw: st
  * dropped. Everything else is left as the browser sent it, for the schema to judge.
  */
 export function resolveDraft(schema: z.core.$ZodType, draft: unknown, stored?: unknown): unknown {
+  return resolveDraftWithErrors(schema, draft, stored).value;
+}
+
+/** resolveDraft, and the stored secrets it refused to keep because where they go changed. */
+export function resolveDraftWithErrors(
+  schema: z.core.$ZodType,
+  draft: unknown,
+  stored?: unknown,
+): { value: unknown; errors: FieldError[] } {
   const root = describeSchema(schema);
-  return finalize(root, draft, { root, stored }, []);
+  const errors: FieldError[] = [];
+  const value = finalize(root, draft, { root, stored, draft, errors }, [], []);
+  return { value, errors };
+}
+
+interface FinalizeContext {
+  root: FieldDescriptor;
+  stored: unknown;
+  draft: unknown;
+  errors: FieldError[];
 }
 
 function finalize(
   desc: FieldDescriptor,
   value: unknown,
-  ctx: { root: FieldDescriptor; stored: unknown },
+  ctx: FinalizeContext,
   shape: string[],
+  path: PathSegment[],
 ): unknown {
   if (value instanceof StoredSecret) {
     if (desc.kind !== 'string' || !desc.secret) return undefined;
-    return value.replacement ?? storedSecretAt(ctx.root, ctx.stored, value.from, shape.join('/'));
+    if (value.replacement !== undefined) return value.replacement;
+    const kept = storedSecretAt(ctx.root, ctx.stored, value.from, shape.join('/'));
+    const from = parseJsonPointer(value.from);
+    if (kept !== undefined && from && desc.meta.boundTo?.length) {
+      const changed = changedBoundFields(
+        desc.meta.boundTo,
+        (p) => boundValueAt(ctx.stored, from, p),
+        (p) => boundValueAt(ctx.draft, path, p),
+      );
+      if (changed.length > 0) {
+        ctx.errors.push({ pointer: toJsonPointer(path), message: reenterSecretMessage(changed) });
+        return undefined;
+      }
+    }
+    return kept;
   }
   switch (desc.kind) {
     case 'object': {
@@ -930,7 +999,7 @@ function finalize(
       const out: Record<string, unknown> = {};
       for (const [key, child] of Object.entries(value)) {
         const field = fields.get(key);
-        const next = field ? finalize(field, child, ctx, [...shape, key]) : child;
+        const next = field ? finalize(field, child, ctx, [...shape, key], [...path, key]) : child;
         if (next !== undefined) setOwn(out, key, next);
       }
       return out;
@@ -938,14 +1007,14 @@ function finalize(
     case 'array': {
       if (!Array.isArray(value)) return value;
       return value
-        .map((item) => finalize(desc.element(), item, ctx, [...shape, '*']))
+        .map((item, i) => finalize(desc.element(), item, ctx, [...shape, '*'], [...path, i]))
         .filter((item) => item !== undefined);
     }
     case 'record': {
       if (!isPlainObject(value)) return value;
       const out: Record<string, unknown> = {};
       for (const [key, child] of Object.entries(value)) {
-        const next = finalize(desc.value(), child, ctx, [...shape, '*']);
+        const next = finalize(desc.value(), child, ctx, [...shape, '*'], [...path, key]);
         if (key === '' && next === undefined) continue;
         setOwn(out, key, next);
       }
@@ -953,7 +1022,7 @@ function finalize(
     }
     case 'union': {
       const variant = variantFor(desc, value);
-      return variant ? finalize(variant.object, value, ctx, shape) : value;
+      return variant ? finalize(variant.object, value, ctx, shape, path) : value;
     }
     default:
       return value;
@@ -1108,6 +1177,8 @@ export interface FormSubmission {
   draft: unknown;
   /** What to validate with the schema: the draft with stored secrets merged in. */
   value: unknown;
+  /** Stored secrets not kept because a field they are bound to changed (enter them again). */
+  secretErrors: FieldError[];
   /** Set when the post was a row or variant operation (`__op`): re-render, never save. */
   operation?: FormOperation;
   /** Set when the post names a field to validate inline (`__field`). */
@@ -1129,8 +1200,8 @@ export function readFormSubmission(
   const op = firstString(fields[OPERATION_FIELD]);
   const operation = op === undefined ? undefined : applyOperation(root, tree, op.slice(0, 2000), prefix);
   const draft = coerce(root, tree, 0) ?? (root.kind === 'object' ? {} : undefined);
-  const value = resolveDraft(schema, draft, options.stored);
-  const submission: FormSubmission = { draft, value };
+  const resolved = resolveDraftWithErrors(schema, draft, options.stored);
+  const submission: FormSubmission = { draft, value: resolved.value, secretErrors: resolved.errors };
   if (operation) submission.operation = operation;
   const field = firstString(fields[VALIDATE_FIELD]);
   if (field !== undefined) submission.field = field.slice(0, 1000);
@@ -1153,6 +1224,21 @@ export function parseFormData(
   options: ReadFormOptions = {},
 ): unknown {
   return readFormSubmission(schema, fields, options).value;
+}
+
+/**
+ * The errors of a submission: stored secrets that must be entered again, then the schema's issues
+ * (except a "required" at the same field, which would only repeat it).
+ */
+export function submissionErrors(
+  schema: z.core.$ZodType,
+  submission: Pick<FormSubmission, 'value' | 'secretErrors'>,
+): FieldError[] {
+  const refused = new Set(submission.secretErrors.map((error) => error.pointer));
+  return [
+    ...submission.secretErrors,
+    ...schemaErrors(schema, submission.value).filter((error) => !refused.has(error.pointer)),
+  ];
 }
 
 /** Every issue of a failed parse, as JSON-pointer field errors (the shape problem+json carries). */
@@ -1226,11 +1312,14 @@ export function pointerForField(
  */
 export function validateField(
   schema: z.core.$ZodType,
-  submission: Pick<FormSubmission, 'draft' | 'value'>,
+  submission: Pick<FormSubmission, 'draft' | 'value'> & Partial<Pick<FormSubmission, 'secretErrors'>>,
   name: string,
   options: { namePrefix?: string } = {},
 ): FieldError[] {
   const pointer = pointerForField(schema, name, submission.draft, options);
   if (pointer === undefined) return [];
-  return schemaErrors(schema, submission.value).filter((error) => error.pointer === pointer);
+  return submissionErrors(schema, {
+    value: submission.value,
+    secretErrors: submission.secretErrors ?? [],
+  }).filter((error) => error.pointer === pointer);
 }

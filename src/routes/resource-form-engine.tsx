@@ -10,6 +10,8 @@ import type { ResourceTypeDefinition } from '../schemas/resource-types/resource-
 import type { AuthorizedScope } from '../services/rbac.ts';
 import { requireSku, settingsSchemaFor } from '../services/resource-types.ts';
 import { maskSecrets, maskSecretsAgainst } from '../services/secret-settings.ts';
+import { secretChoices } from '../services/secrets.ts';
+import type { SecretChoice } from '../views/forms/field-chrome.tsx';
 import { renderSchemaField } from '../views/forms/schema-form.tsx';
 
 /**
@@ -25,8 +27,18 @@ export const projectScope = (c: Context<AppEnv>) => c.get('scope') as Authorized
 export const resourceScope = (c: Context<AppEnv>) => c.get('scope') as AuthorizedScope<'resource'>;
 
 /** The form engine's options for a form that posts to `formUrl`. */
-export function engineOptions(formUrl: string) {
-  return { namePrefix: NAME_PREFIX, operationUrl: formUrl, validateUrl: `${formUrl}/validate` };
+export function engineOptions(formUrl: string, choices: readonly SecretChoice[] = []) {
+  return {
+    namePrefix: NAME_PREFIX,
+    operationUrl: formUrl,
+    validateUrl: `${formUrl}/validate`,
+    secretChoices: choices,
+  };
+}
+
+/** The Secrets of the project the request is in, for secret fields' "use a Secret" picker. */
+export function secretChoicesOf(c: Context<AppEnv>): Promise<SecretChoice[]> {
+  return secretChoices(c.get('deps').db, c.get('scope') as AuthorizedScope<'project' | 'resource'>);
 }
 
 /** The posted form fields, every value of a repeated name kept. */
@@ -35,15 +47,23 @@ export async function postedFields(c: Context<AppEnv>): Promise<FlatFields> {
 }
 
 /** An htmx row or variant operation is answered with just the list or union it changed. */
-export function operationFragment(c: Context<AppEnv>, schema: z.core.$ZodType, submission: FormSubmission) {
+export async function operationFragment(
+  c: Context<AppEnv>,
+  schema: z.core.$ZodType,
+  submission: FormSubmission,
+) {
   const operation = submission.operation;
   if (!operation) throw new Error('operationFragment needs a submission with an operation');
-  const view = { values: submission.draft, focus: operation.focus, ...engineOptions(c.req.path) };
+  const view = {
+    values: submission.draft,
+    focus: operation.focus,
+    ...engineOptions(c.req.path, await secretChoicesOf(c)),
+  };
   return c.html(<>{renderSchemaField(schema, operation.target, view)}</>);
 }
 
 /** Inline validation of one field (`__field`): answers that field re-rendered with its errors. */
-export function validateOneField(
+export async function validateOneField(
   c: Context<AppEnv>,
   schema: z.core.$ZodType,
   fields: FlatFields,
@@ -59,7 +79,7 @@ export function validateOneField(
   const fragment = renderSchemaField(schema, submission.field, {
     values: submission.draft,
     errors,
-    ...engineOptions(c.req.path.replace(/\/validate$/, '')),
+    ...engineOptions(c.req.path.replace(/\/validate$/, ''), await secretChoicesOf(c)),
   });
   if (fragment === null) throw new AppError(400, 'Bad Request', `There is no field "${submission.field}".`);
   return c.html(<>{fragment}</>);

@@ -5,9 +5,10 @@ import { getResource } from '../db/resources.repository.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireAccess } from '../lib/auth-middleware.ts';
 import { AppError, type FieldError } from '../lib/errors.ts';
-import { type FlatFields, maskSecrets, readFormSubmission, schemaErrors } from '../lib/form-data.ts';
+import { type FlatFields, maskSecrets, readFormSubmission, submissionErrors } from '../lib/form-data.ts';
 import { redirectAfterWrite } from '../lib/forms.tsx';
 import { representationFor, respond } from '../lib/negotiate.tsx';
+import { secretKeyringOf } from '../lib/secret-crypto.ts';
 import { billingPolicyOf } from '../services/billing/policy.ts';
 import { updateResource, viewOfResource } from '../services/resources.ts';
 import { Button } from '../views/components/form.tsx';
@@ -21,6 +22,7 @@ import {
   postedFields,
   resourceScope,
   reviewOfSettings,
+  secretChoicesOf,
   typeOfStoredResource,
   validateOneField,
 } from './resource-form-engine.tsx';
@@ -95,7 +97,7 @@ async function editorPage(c: Context<AppEnv>, state: EditorState, status = 200) 
     ),
     values: state.values,
     errors: state.errors ?? [],
-    ...engineOptions(url),
+    ...engineOptions(url, await secretChoicesOf(c)),
     ...(state.focus ? { focus: state.focus as never } : {}),
     children: (
       <>
@@ -178,7 +180,7 @@ resourceSettingsRoutes.post(
       if (representationFor(c) === 'fragment') return operationFragment(c, schema, submission);
       return editorPage(c, { ...state, focus: submission.operation.focus });
     }
-    const errors = schemaErrors(schema, submission.value);
+    const errors = submissionErrors(schema, submission);
     if (errors.length > 0) return editorPage(c, { ...state, errors }, 422);
     const settings = schema.parse(submission.value) as Record<string, unknown>;
     const review = fields.intent === 'review';
@@ -191,7 +193,12 @@ resourceSettingsRoutes.post(
         generation,
         c.get('auditActor'),
         clock.now(),
-        { dryRun: review, policy: billingPolicyOf(c.get('deps')), secrets: 'as-given' },
+        {
+          dryRun: review,
+          policy: billingPolicyOf(c.get('deps')),
+          secretKeys: await secretKeyringOf(c.get('deps').config),
+          secrets: 'as-given',
+        },
       );
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
@@ -253,7 +260,12 @@ async function reviewPage(c: Context<AppEnv>, draftId: unknown, failure?: AppErr
     c.get('auditActor'),
     clock.now(),
     // The draft's secrets were resolved by the form (a cleared one stays cleared).
-    { dryRun: true, policy: billingPolicyOf(c.get('deps')), secrets: 'as-given' },
+    {
+      dryRun: true,
+      policy: billingPolicyOf(c.get('deps')),
+      secretKeys: await secretKeyringOf(c.get('deps').config),
+      secrets: 'as-given',
+    },
   ).catch((error: unknown) => {
     if (error instanceof AppError && error.status < 500) return error;
     throw error;
@@ -299,7 +311,11 @@ resourceSettingsRoutes.post(
         draft.base_generation ?? undefined,
         c.get('auditActor'),
         clock.now(),
-        { policy: billingPolicyOf(c.get('deps')), secrets: 'as-given' },
+        {
+          policy: billingPolicyOf(c.get('deps')),
+          secretKeys: await secretKeyringOf(c.get('deps').config),
+          secrets: 'as-given',
+        },
       );
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;
@@ -346,7 +362,7 @@ resourceSettingsRoutes.post(
         Number.isInteger(generation) ? generation : undefined,
         c.get('auditActor'),
         clock.now(),
-        { policy: billingPolicyOf(c.get('deps')) },
+        { policy: billingPolicyOf(c.get('deps')), secretKeys: await secretKeyringOf(c.get('deps').config) },
       );
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) throw error;

@@ -6,10 +6,11 @@ import type { WizardBasicsJson } from '../db/types.ts';
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireAccess, requireUser } from '../lib/auth-middleware.ts';
 import { AppError, type FieldError } from '../lib/errors.ts';
-import { type FlatFields, maskSecrets, readFormSubmission, schemaErrors } from '../lib/form-data.ts';
+import { type FlatFields, maskSecrets, readFormSubmission, submissionErrors } from '../lib/form-data.ts';
 import { redirectAfterWrite } from '../lib/forms.tsx';
 import { dnsLabel } from '../lib/ids.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
+import { secretKeyringOf } from '../lib/secret-crypto.ts';
 import { getResourceType, listResourceTypes } from '../schemas/resource-types/registry.ts';
 import type { ResourceTypeDefinition } from '../schemas/resource-types/resource-type.ts';
 import { canonicalTypeId } from '../schemas/resource-types/type-ids.ts';
@@ -27,6 +28,7 @@ import {
   postedFields,
   projectScope,
   reviewOfSettings,
+  secretChoicesOf,
   validateOneField,
 } from './resource-form-engine.tsx';
 
@@ -168,13 +170,14 @@ interface ConfigureState {
 
 type WizardContext = Awaited<ReturnType<typeof wizardContext>>;
 
-function configurePage(
+async function configurePage(
   c: Context<AppEnv>,
   context: WizardContext,
   state: ConfigureState,
   status: 200 | 422 = 200,
 ) {
   const url = `/projects/${projectScope(c).id}/resources/new/configure`;
+  const choices = await secretChoicesOf(c);
   const form = (hidden: unknown) =>
     SchemaForm({
       schema: settingsSchemaFor(state.type, requireSku(state.type, state.basics.sku)),
@@ -183,7 +186,7 @@ function configurePage(
       submitLabel: 'Review',
       values: state.values,
       errors: state.errors ?? [],
-      ...engineOptions(url),
+      ...engineOptions(url, choices),
       ...(state.focus ? { focus: state.focus as never } : {}),
       children: (
         <>
@@ -258,7 +261,7 @@ resourceWizardRoutes.post(
       if (representationFor(c) === 'fragment') return operationFragment(c, schema, submission);
       return configurePage(c, context, { ...state, focus: submission.operation.focus });
     }
-    const errors = schemaErrors(schema, submission.value);
+    const errors = submissionErrors(schema, submission);
     if (errors.length > 0) return configurePage(c, context, { ...state, errors }, 422);
     const settings = schema.parse(submission.value) as Record<string, unknown>;
     const draftId = await insertDraft(
@@ -309,7 +312,11 @@ async function reviewPage(c: Context<AppEnv>, draftId: unknown, failure?: AppErr
     },
     c.get('auditActor'),
     clock.now(),
-    { dryRun: true, policy: billingPolicyOf(c.get('deps')) },
+    {
+      dryRun: true,
+      policy: billingPolicyOf(c.get('deps')),
+      secretKeys: await secretKeyringOf(c.get('deps').config),
+    },
   ).catch((error: unknown) => {
     if (error instanceof AppError && error.status < 500) return error;
     throw error;
@@ -361,7 +368,7 @@ resourceWizardRoutes.post(
           },
           c.get('auditActor'),
           clock.now(),
-          { policy: billingPolicyOf(c.get('deps')) },
+          { policy: billingPolicyOf(c.get('deps')), secretKeys: await secretKeyringOf(c.get('deps').config) },
         );
         await completeDraft(trx, draft.draft_id, created.row.resource_id);
         return created.row.resource_id;

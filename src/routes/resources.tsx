@@ -10,6 +10,7 @@ import { fieldErrors, redirectAfterWrite } from '../lib/forms.tsx';
 import { parseInput, readBody, readBodyOrQuery } from '../lib/input.ts';
 import { withIsoTimestamps } from '../lib/json.ts';
 import { representationFor, respond } from '../lib/negotiate.tsx';
+import { secretKeyringOf } from '../lib/secret-crypto.ts';
 import { createResourceInput, updateResourceInput } from '../schemas/resources.ts';
 import { confirmDeleteInput } from '../schemas/tenancy.ts';
 import { billingPolicyOf } from '../services/billing/policy.ts';
@@ -104,6 +105,7 @@ resourcesRoutes.post(
       const result = await createResource(trx, scope, input, c.get('auditActor'), clock.now(), {
         dryRun,
         policy: billingPolicyOf(c.get('deps')),
+        secretKeys: await secretKeyringOf(c.get('deps').config),
       });
       return { status: dryRun ? 200 : 201, body: writeAnswer(result) };
     };
@@ -167,6 +169,7 @@ resourcesRoutes.patch(
       {
         dryRun: wantsDryRun(c),
         policy: billingPolicyOf(c.get('deps')),
+        secretKeys: await secretKeyringOf(c.get('deps').config),
       },
     );
     if (!result.dryRun) c.header('ETag', etagOf(result.row));

@@ -9,6 +9,8 @@ import { withTransaction } from '../db/transaction.ts';
 import type { Database, Resource } from '../db/types.ts';
 import { AppError, conflict, type FieldError, unprocessable } from '../lib/errors.ts';
 import { recordResourceDeployment } from '../lib/metrics.ts';
+import type { SecretKeyring } from '../lib/secret-crypto.ts';
+import { getResourceType } from '../schemas/resource-types/registry.ts';
 import { MAX_SETTINGS_BYTES } from '../schemas/resources.ts';
 import { type AuditActor, recordAudit } from './audit.ts';
 import { enforceResourceLimits } from './billing/enforcement.ts';
@@ -17,6 +19,12 @@ import { refuseWhileDeleting, requestDeletion, STATUS_DELETING } from './deploym
 import type { AuthorizedScope } from './rbac.ts';
 import { requireResourceType, validateSettings } from './resource-types.ts';
 import { keepStoredSecrets, maskSecrets, setSecretPointers, withoutSecrets } from './secret-settings.ts';
+import {
+  checkSecretRefs,
+  refuseDeletingReferencedSecret,
+  refuseRemovingReferencedKeys,
+  sealSettings,
+} from './secrets.ts';
 import { idFromName } from './tenancy.ts';
 
 /**
@@ -125,11 +133,11 @@ export async function createResource(
   },
   actor: AuditActor,
   now: Date,
-  options: { dryRun?: boolean; policy: BillingPolicy },
+  options: { dryRun?: boolean; policy: BillingPolicy; secretKeys?: SecretKeyring | null },
 ): Promise<WriteResult> {
   checkSize(input.settings_json);
   const type = requireResourceType(input.type);
-  const settings = validated(type.name, input.sku, input.settings_json);
+  const valid = validated(type.name, input.sku, input.settings_json);
   let resourceId = input.resource_id;
   if (resourceId && (await resourceIdExists(db, resourceId))) {
     throw conflict(
@@ -137,6 +145,8 @@ export async function createResource(
     );
   }
   resourceId ??= idFromName(input.name, 'resource');
+  await checkSecretRefs(db, scope, type, valid);
+  const settings = await sealSettings(type, resourceId, valid, options.secretKeys ?? null);
   const candidate = {
     resource_id: resourceId,
     name: input.name,
@@ -201,7 +211,12 @@ export async function updateResource(
   expectedGeneration: number | undefined,
   actor: AuditActor,
   now: Date,
-  options: { dryRun?: boolean; policy: BillingPolicy; secrets?: 'keep-stored' | 'as-given' },
+  options: {
+    dryRun?: boolean;
+    policy: BillingPolicy;
+    secrets?: 'keep-stored' | 'as-given';
+    secretKeys?: SecretKeyring | null;
+  },
 ): Promise<WriteResult> {
   const current = await getResource(db, scope);
   if (expectedGeneration !== undefined && expectedGeneration !== current.generation)
@@ -215,13 +230,29 @@ export async function updateResource(
   const sku = input.sku ?? current.sku;
   if (input.settings_json !== undefined) {
     checkSize(input.settings_json);
-    // API writes keep secrets they leave out; a form has already resolved its secrets (kept, replaced
-    // or deliberately removed), so its settings are taken as given.
-    const merged =
-      options.secrets === 'as-given'
-        ? input.settings_json
-        : keepStoredSecrets(input.settings_json, current.settings_json, patterns);
-    const settings = validated(type.name, sku, merged);
+    // API writes keep secrets they leave out (unless where they go changed); a form has already
+    // resolved its secrets (kept, replaced or deliberately removed, with the same rule), so its
+    // settings are taken as given.
+    let merged = input.settings_json;
+    if (options.secrets !== 'as-given') {
+      const kept = keepStoredSecrets(
+        input.settings_json,
+        current.settings_json,
+        patterns,
+        type.secretBindings,
+      );
+      if (kept.errors.length > 0) {
+        throw unprocessable(
+          prefixed(kept.errors),
+          'Where a stored secret is sent changed, so it must be entered again; see errors.',
+        );
+      }
+      merged = kept.settings;
+    }
+    const valid = validated(type.name, sku, merged);
+    await checkSecretRefs(db, scope, type, valid);
+    await refuseRemovingReferencedKeys(db, scope, current, current.settings_json, valid, getResourceType);
+    const settings = await sealSettings(type, current.resource_id, valid, options.secretKeys ?? null);
     if (JSON.stringify(settings) !== JSON.stringify(current.settings_json)) {
       changes.settings_json = settings;
       // An undeployed resource keeps its status: nothing is deployed to update.
@@ -310,6 +341,7 @@ export async function removeResource(
         "Type the resource's name to confirm the deletion.",
       );
     }
+    await refuseDeletingReferencedSecret(trx, scope, current, getResourceType);
     const row = await requestDeletion(trx, scope, current, now);
     deletedType = current.type;
     await recordAudit(

@@ -1,8 +1,15 @@
+import type { FieldError } from '../lib/errors.ts';
+import { boundValueAt, changedBoundFields, reenterSecretMessage } from '../lib/secret-bindings.ts';
+import { isSecretKeyRef } from '../lib/secret-refs.ts';
+
 /**
  * Secret settings (fields marked `secret` in a type's schema, e.g. a Kafka SASL password) are
  * stored in settings_json, because the operator renders them into the workload, but they never
  * leave ktrlplane again: JSON and HTML show that they are set, not what they are. A write that
- * leaves a stored secret out keeps it, so a client can GET, change one field and PATCH back.
+ * leaves a stored secret out keeps it (null removes it), so a client can GET, change one field and PATCH back —
+ * unless a field the secret is bound to (`boundTo` in its meta: where it is sent) changed, see
+ * keepStoredSecrets. A reference to a Konnektr.Secret entry (`valueFrom.secretKeyRef`) is not a
+ * secret itself: it is shown and audited like any setting.
  */
 type Json = Record<string, unknown>;
 
@@ -52,7 +59,8 @@ export function setSecretPointers(settings: unknown, patterns: readonly string[]
     .flatMap((pattern) => expandPointer(settings, pattern))
     .filter((pointer) => {
       const at = parentAndKey(settings, pointer);
-      return at !== null && at.parent[at.key] !== undefined && at.parent[at.key] !== '';
+      const value = at?.parent[at.key];
+      return at !== null && value !== undefined && value !== '' && !isSecretKeyRef(value);
     });
 }
 
@@ -61,27 +69,69 @@ export function withoutSecrets<T>(settings: T, patterns: readonly string[]): T {
   const copy = structuredClone(settings);
   for (const pointer of patterns.flatMap((pattern) => expandPointer(copy, pattern))) {
     const at = parentAndKey(copy, pointer);
-    if (at) delete at.parent[at.key];
+    if (at && !isSecretKeyRef(at.parent[at.key])) delete at.parent[at.key];
   }
   return copy;
 }
 
+/** The concrete pattern (`*` for every index and key) a pointer matches among `patterns`. */
+function patternOf(pointer: string, patterns: readonly string[]): string | undefined {
+  const segments = pointer.split('/');
+  return patterns.find((pattern) => {
+    const parts = pattern.split('/');
+    return parts.length === segments.length && parts.every((part, i) => part === '*' || part === segments[i]);
+  });
+}
+
+/** Which bound fields of the secret at `pointer` differ between `before` and `after`. */
+export function changedBindings(
+  before: unknown,
+  after: unknown,
+  pointer: string,
+  bindings: Readonly<Record<string, readonly string[]>>,
+): string[] {
+  const pattern = patternOf(pointer, Object.keys(bindings));
+  if (!pattern) return [];
+  const path = pointer.split('/').slice(1).map(decode);
+  return changedBoundFields(
+    bindings[pattern] ?? [],
+    (p) => boundValueAt(before, path, p),
+    (p) => boundValueAt(after, path, p),
+  );
+}
+
 /**
  * `incoming` with every secret it leaves out (or sends empty) taken from `stored`, where the
- * object holding it is still the same one: same position and, when it has one, same `name`.
+ * object holding it is still the same one: same position and, when it has one, same `name`, and
+ * none of the fields it is bound to changed (otherwise an Editor could repoint a webhook at their
+ * own server and have the stored credential sent there: issue 15, finding 5). A secret refused
+ * for that reason is an error at its pointer; the caller answers 422 and stores nothing.
  */
-export function keepStoredSecrets(incoming: Json, stored: Json, patterns: readonly string[]): Json {
+export function keepStoredSecrets(
+  incoming: Json,
+  stored: Json,
+  patterns: readonly string[],
+  bindings: Readonly<Record<string, readonly string[]>> = {},
+): { settings: Json; errors: FieldError[] } {
   const merged = structuredClone(incoming);
+  const errors: FieldError[] = [];
   for (const pointer of patterns.flatMap((pattern) => expandPointer(stored, pattern))) {
     const from = parentAndKey(stored, pointer);
     const to = parentAndKey(merged, pointer);
     if (!from || !to) continue;
+    // An explicit null removes the stored secret (the only way an API write can drop one).
+    if (to.parent[to.key] === null) {
+      delete to.parent[to.key];
+      continue;
+    }
     const sameObject = from.parent.name === undefined || from.parent.name === to.parent.name;
     const missing = to.parent[to.key] === undefined || to.parent[to.key] === '';
-    if (sameObject && missing && from.parent[from.key] !== undefined)
-      to.parent[to.key] = from.parent[from.key];
+    if (!sameObject || !missing || from.parent[from.key] === undefined) continue;
+    const changed = changedBindings(stored, merged, pointer, bindings);
+    if (changed.length > 0) errors.push({ pointer, message: reenterSecretMessage(changed) });
+    else to.parent[to.key] = from.parent[from.key];
   }
-  return merged;
+  return { settings: merged, errors };
 }
 
 /** `settings` with secret values replaced by a marker, for audit diffs. */
@@ -91,6 +141,7 @@ export function maskSecrets(settings: Json, patterns: readonly string[]): Json {
     const at = parentAndKey(copy, pointer);
     if (at) at.parent[at.key] = '[REDACTED]';
   }
+
   return copy;
 }
 

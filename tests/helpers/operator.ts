@@ -142,6 +142,14 @@ export async function seedOperatorFixtures(t: TestContext) {
     settings: flowSettings,
     deployment_state: 'undeployed',
   });
+  // A Secret without entries: its manifest's query runs without the operator's key installed
+  // (tests/integration/operator-secrets.test.ts covers entries and the key).
+  await insertResource(t, {
+    resource_id: 'secret-live',
+    project_id: 'shop',
+    type: 'Konnektr.Secret',
+    settings: { entries: {} },
+  });
   await insertResource(t, {
     resource_id: 'other-live',
     project_id: 'shop',

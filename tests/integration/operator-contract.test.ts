@@ -116,7 +116,13 @@ describe('db-query-operator manifests (deploy/operator)', () => {
     Number((await sql.raw(statement).execute(db)).numAffectedRows ?? 0n);
 
   it('has a manifest per resource type and one for namespaces, all with change detection on updated_at', () => {
-    expect(manifests.map((m) => m.metadata.name).sort()).toEqual([DT, DT_SINKS, FLOWS, NAMESPACES]);
+    expect(manifests.map((m) => m.metadata.name).sort()).toEqual([
+      DT,
+      DT_SINKS,
+      FLOWS,
+      NAMESPACES,
+      'ktrlplane-secrets',
+    ]);
     for (const manifest of manifests) {
       expect(manifest.apiVersion).toBe('konnektr.io/v1alpha1');
       expect(manifest.spec.prune).toBe(true);
@@ -145,7 +151,7 @@ describe('db-query-operator manifests (deploy/operator)', () => {
         .filter((m) => m.spec.statusUpdateQueryTemplate)
         .map((m) => m.metadata.name)
         .sort(),
-    ).toEqual([DT, FLOWS]);
+    ).toEqual([DT, FLOWS, 'ktrlplane-secrets']);
   });
 
   it('each query runs unchanged and returns every column its template reads, and no other', async () => {
@@ -220,7 +226,10 @@ describe('db-query-operator manifests (deploy/operator)', () => {
           namespace: 'shop',
           annotations: {
             'ktrlplane.io/generation': String(row?.generation),
-            'ktrlplane.io/access-url': type.deployment.access_url_template.replace('{resource_id}', id),
+            'ktrlplane.io/access-url': (type.deployment.access_url_template ?? '').replace(
+              '{resource_id}',
+              id,
+            ),
             'reconcile.fluxcd.io/requestedAt': `generation-${row?.generation}`,
           },
         },

@@ -200,6 +200,7 @@ describe('operator simulator', () => {
       'ktrlplane-digitaltwins',
       'ktrlplane-flows',
       'ktrlplane-namespaces',
+      'ktrlplane-secrets',
     ];
 
     expect(full(await simulator.pollOnce())).toEqual(every); // first run

@@ -1039,6 +1039,20 @@ function encode(fields: FlatFields): string {
   return params.toString();
 }
 
+/** `fields` with every stored secret typed in again (its stored value, so expectations hold). */
+function withStoredSecretsRetyped(fields: FlatFields, stored: unknown, overrides: Overrides): FlatFields {
+  const out = { ...fields };
+  const touched = Object.keys(overrides).map((name) => `${PREFIX}.${name.split('@')[0]}`);
+  for (const name of Object.keys(fields)) {
+    if (!name.endsWith('@stored') || touched.includes(name.slice(0, -'@stored'.length))) continue;
+    const path = parseFieldName(name)?.path.slice(1) ?? [];
+    let value: unknown = stored;
+    for (const segment of path) value = (value as Record<string, unknown> | undefined)?.[String(segment)];
+    if (typeof value === 'string') out[name.slice(0, -'@stored'.length)] = value;
+  }
+  return out;
+}
+
 function withOverrides(fields: FlatFields, overrides: Overrides): FlatFields {
   const out = { ...fields };
   for (const [name, value] of Object.entries(overrides)) {
@@ -1144,7 +1158,10 @@ async function settingsRow(session: Session, target: Target, row: Row) {
   // Refused whichever button is pressed: "Review changes" (the first) here, "Save now" saves below.
   const refused = await post(session, url, { ...withOverrides(fields, row.outside), intent: 'review' });
   await expectRefused(refused, row, 'settings-form');
-  const accepted = await post(session, url, { ...withOverrides(fields, row.inside), intent: 'save' });
+  // A value just inside a bound may change where a stored secret is sent (its `boundTo`); a user
+  // then types the secret again (tests/integration/secret-bindings.test.ts covers the refusal).
+  const retyped = withStoredSecretsRetyped(fields, valid.data, row.inside);
+  const accepted = await post(session, url, { ...withOverrides(retyped, row.inside), intent: 'save' });
   if (accepted.status !== 303) {
     throw new Error(`the post inside the bound got ${accepted.status}: ${summaryOf(await accepted.text())}`);
   }

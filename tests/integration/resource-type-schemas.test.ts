@@ -674,7 +674,11 @@ describe('presets', () => {
 
 describe('registry', () => {
   it('lists the types and finds each by its exact name', () => {
-    expect(listResourceTypes().map((type) => type.name)).toEqual(['Konnektr.Graph', 'Konnektr.Flows']);
+    expect(listResourceTypes().map((type) => type.name)).toEqual([
+      'Konnektr.Graph',
+      'Konnektr.Flows',
+      'Konnektr.Secret',
+    ]);
     expect(getResourceType('Konnektr.Flows')).toBe(flows);
     expect(getResourceType('konnektr.flows')).toBeUndefined();
     expect(getResourceType('Nope')).toBeUndefined();
@@ -694,7 +698,8 @@ describe('registry', () => {
       errors: [
         {
           pointer: '/type',
-          message: 'unknown resource type; use one of: Konnektr.Graph, Konnektr.Flows',
+          message:
+            'unknown resource type; use one of: Konnektr.Graph, Konnektr.Flows, Konnektr.Secret',
         },
       ],
     });
@@ -805,8 +810,12 @@ describe('JSON Schema export', () => {
       'SASL_PLAINTEXT',
       'SASL_SSL',
     ]);
+    // A secret is text, or a reference to an entry of a Konnektr.Secret of the project.
     expect(at(kafka, 'properties.saslPassword')).toMatchObject({
-      type: 'string',
+      anyOf: [
+        { type: 'string', maxLength: 1024 },
+        { type: 'object', required: ['valueFrom'], additionalProperties: false },
+      ],
       writeOnly: true,
       secret: true,
     });

@@ -33,7 +33,7 @@ describe('resource_types table', () => {
   it('stores every registered type with its JSON Schema and deployment spec', async () => {
     const result = await syncResourceTypes(db(), t.clock.now());
     expect(result).toEqual({
-      inserted: ['Konnektr.Graph', 'Konnektr.Flows'],
+      inserted: ['Konnektr.Graph', 'Konnektr.Flows', 'Konnektr.Secret'],
       updated: [],
       unchanged: [],
       deactivated: [],
@@ -42,6 +42,7 @@ describe('resource_types table', () => {
     expect(rows.map((row) => [row.type_name, row.is_active])).toEqual([
       ['Konnektr.Flows', true],
       ['Konnektr.Graph', true],
+      ['Konnektr.Secret', true],
     ]);
     const twins = await findResourceTypeRow(db(), 'Konnektr.Graph');
     const document = resourceTypeDocument(digitalTwins);
@@ -71,7 +72,7 @@ describe('resource_types table', () => {
     expect(again).toEqual({
       inserted: [],
       updated: [],
-      unchanged: ['Konnektr.Graph', 'Konnektr.Flows'],
+      unchanged: ['Konnektr.Graph', 'Konnektr.Flows', 'Konnektr.Secret'],
       deactivated: [],
     });
     expect(await listResourceTypeRows(db())).toEqual(before);
@@ -95,7 +96,7 @@ describe('resource_types table', () => {
       inserted: [],
       updated: [],
       unchanged: ['Konnektr.Flows'],
-      deactivated: ['Konnektr.Graph'],
+      deactivated: ['Konnektr.Graph', 'Konnektr.Secret'],
     });
     const gone = await findResourceTypeRow(db(), 'Konnektr.Graph');
     expect(gone).toMatchObject({ is_active: false });
@@ -109,7 +110,10 @@ describe('resource_types table', () => {
       later(1000).toISOString(),
     );
     const back = await syncResourceTypes(db(), later(3000));
-    expect(back).toMatchObject({ updated: ['Konnektr.Graph'], unchanged: ['Konnektr.Flows'] });
+    expect(back).toMatchObject({
+      updated: ['Konnektr.Graph', 'Konnektr.Secret'],
+      unchanged: ['Konnektr.Flows'],
+    });
     expect(await findResourceTypeRow(db(), 'Konnektr.Graph')).toMatchObject({ is_active: true });
   });
 
@@ -118,8 +122,12 @@ describe('resource_types table', () => {
       syncResourceTypes(db(), t.clock.now()),
       syncResourceTypes(db(), t.clock.now()),
     ]);
-    expect(results.flatMap((result) => result.inserted).sort()).toEqual(['Konnektr.Flows', 'Konnektr.Graph']);
-    expect(await listResourceTypeRows(db())).toHaveLength(2);
+    expect(results.flatMap((result) => result.inserted).sort()).toEqual([
+      'Konnektr.Flows',
+      'Konnektr.Graph',
+      'Konnektr.Secret',
+    ]);
+    expect(await listResourceTypeRows(db())).toHaveLength(3);
   });
 });
 
@@ -137,7 +145,11 @@ describe('resource types API', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('Content-Type')).toMatch(/^application\/json/);
     const body = (await res.json()) as Array<Record<string, unknown>>;
-    expect(body.map((type) => type.type_name)).toEqual(['Konnektr.Graph', 'Konnektr.Flows']);
+    expect(body.map((type) => type.type_name)).toEqual([
+      'Konnektr.Graph',
+      'Konnektr.Flows',
+      'Konnektr.Secret',
+    ]);
     for (const type of body) {
       expect(Object.keys(type).sort()).toEqual(
         [

@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { INT8_OID, normalisedPgTypes, parseInt8 } from '../type-parsers.ts';
@@ -55,6 +56,9 @@ export async function openPglite(
     ...(dataDir ? { dataDir } : {}),
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     parsers: { [INT8_OID]: parseInt8 },
+    // Available, not installed: deploy/operator/operator-secrets.sql creates it, so the operator's
+    // Secrets manifest runs on the embedded database too (the simulator, tests).
+    extensions: { pgcrypto },
   });
   const pool = createPglitePool(pglite);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -9,6 +9,7 @@ import {
   intBetween,
   type SkuId,
   type SkuIssue,
+  secretValue,
   storageQuantity,
   text,
 } from './resource-type.ts';
@@ -30,8 +31,12 @@ const sinkName = () =>
     placeholder: 'telemetry-out',
   });
 
-const optionalSecret = (label: string, help: string, max = 1024) =>
-  text(max).optional().meta({ label, help, secret: true, widget: 'password' });
+/**
+ * A secret a sink sends somewhere: text, or a reference to a Konnektr.Secret entry. `boundTo` names
+ * the fields that say where it goes; an edit that changes them must enter the secret again.
+ */
+const optionalSecret = (label: string, help: string, boundTo: string[], max = 1024) =>
+  secretValue(max).optional().meta({ label, help, secret: true, widget: 'password', boundTo });
 
 const kafkaSink = z
   .strictObject({
@@ -63,7 +68,10 @@ const kafkaSink = z
     saslUsername: text(256)
       .optional()
       .meta({ label: 'SASL username', help: 'Needed with the PLAIN mechanism.' }),
-    saslPassword: optionalSecret('SASL password', 'Needed with the PLAIN mechanism.'),
+    saslPassword: optionalSecret('SASL password', 'Needed with the PLAIN mechanism.', [
+      'brokerList',
+      'securityProtocol',
+    ]),
   })
   .superRefine((sink, ctx) => {
     // PLAIN over SASL sends a username and password; without them every connection would fail.
@@ -111,7 +119,11 @@ const kustoSink = z
     clientId: text(256)
       .optional()
       .meta({ label: 'Client id', help: 'Application (client) id of the service principal.' }),
-    clientSecret: optionalSecret('Client secret', 'Secret of the service principal.'),
+    clientSecret: optionalSecret('Client secret', 'Secret of the service principal.', [
+      'ingestionUri',
+      'tenantId',
+      'clientId',
+    ]),
   })
   .superRefine((sink, ctx) => {
     // A service principal is all three or none (none: the workload's own identity).
@@ -148,7 +160,10 @@ const mqttSink = z
       .enum(['3.1.0', '3.1.1', '5.0.0'], { error: 'choose 3.1.0, 3.1.1 or 5.0.0' })
       .meta({ label: 'Protocol version' }),
     username: text(256).optional().meta({ label: 'Username' }),
-    password: optionalSecret('Password', 'Leave empty when the broker needs no password.'),
+    password: optionalSecret('Password', 'Leave empty when the broker needs no password.', [
+      'broker',
+      'port',
+    ]),
   })
   .meta({ label: 'MQTT sink' });
 
@@ -163,13 +178,23 @@ const webhookAuthentication = z
           username: text(256)
             .regex(/^[^:]*$/, 'a Basic username cannot contain a colon')
             .meta({ label: 'Username' }),
-          password: text(1024).meta({ label: 'Password', secret: true, widget: 'password' }),
+          password: secretValue(1024).meta({
+            label: 'Password',
+            secret: true,
+            widget: 'password',
+            boundTo: ['../url'],
+          }),
         })
         .meta({ label: 'Basic' }),
       z
         .strictObject({
           type: z.literal('Bearer'),
-          token: text(4096).meta({ label: 'Token', secret: true, widget: 'password' }),
+          token: secretValue(4096).meta({
+            label: 'Token',
+            secret: true,
+            widget: 'password',
+            boundTo: ['../url'],
+          }),
         })
         .meta({ label: 'Bearer token' }),
       z
@@ -181,7 +206,12 @@ const webhookAuthentication = z
               'use the characters an HTTP header name allows (no spaces)',
             )
             .meta({ label: 'Header name', placeholder: 'X-Api-Key' }),
-          headerValue: text(4096).meta({ label: 'Header value', secret: true, widget: 'password' }),
+          headerValue: secretValue(4096).meta({
+            label: 'Header value',
+            secret: true,
+            widget: 'password',
+            boundTo: ['../url'],
+          }),
         })
         .meta({ label: 'API key' }),
     ],

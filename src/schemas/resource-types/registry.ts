@@ -2,12 +2,15 @@ import { digitalTwins } from './digital-twins.ts';
 import { flows } from './flows.ts';
 import type { ResourceTypeDefinition } from './resource-type.ts';
 import { canonicalTypeId } from './type-ids.ts';
+import { SECRET_TYPE_ID, secret } from './secret.ts';
+
+export { SECRET_TYPE_ID };
 
 /**
  * Every resource type the product offers, in the order pickers show them. Adding a type is adding
  * its file and one line here; forms, validation, the API and the resource_types table follow.
  */
-const RESOURCE_TYPES: readonly ResourceTypeDefinition[] = [digitalTwins, flows];
+const RESOURCE_TYPES: readonly ResourceTypeDefinition[] = [digitalTwins, flows, secret];
 
 const byName = new Map<string, ResourceTypeDefinition>();
 for (const type of RESOURCE_TYPES) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretKeyRefSchema } from '../../lib/secret-refs.ts';
 
 /**
  * What a resource type is: one file per type in this folder declares a `ResourceTypeDefinition`
@@ -33,12 +34,20 @@ export type FieldWidget = 'text' | 'textarea' | 'password' | 'select' | 'radio' 
  * or `.default()`), the one the parent object's shape holds; `fieldMeta()` reads it.
  * `secret` marks a value that is write-only: the form shows "set — replace" and never sends it
  * back, the JSON Schema says `writeOnly`, and the operator puts it in a Kubernetes Secret.
+ * `boundTo` names the non-secret fields that say where a secret is sent (a webhook's URL, Kafka
+ * brokers): a stored secret is kept by an edit only while they are unchanged (see
+ * services/secret-settings.ts). Each is a path from the object holding the secret: `url` is a
+ * sibling, `../url` a field of the object around it.
+ * `sealed` marks a secret that is encrypted at rest in settings_json (lib/secret-crypto.ts) rather
+ * than stored as text for the operator to template: the entries of a Konnektr.Secret.
  */
 export interface FieldMeta {
   label: string;
   help?: string;
   widget?: FieldWidget;
   secret?: boolean;
+  boundTo?: string[];
+  sealed?: boolean;
   placeholder?: string;
 }
 
@@ -75,11 +84,12 @@ export interface SkuIssue {
  * like every other column the operator reads.
  */
 export interface DeploymentSpec {
-  /** How the workload is rendered; only Helm charts so far. */
-  workload: 'helm-chart';
-  repository: string;
-  helm_chart: string;
-  chart_version: string;
+  /** How the workload is rendered: a Helm chart, or a Kubernetes Secret (Konnektr.Secret). */
+  workload: 'helm-chart' | 'kubernetes-secret';
+  /** The chart (helm-chart workloads only). */
+  repository?: string;
+  helm_chart?: string;
+  chart_version?: string;
   /** Where each setting goes: a JSON pointer into settings_json → a dotted Helm values path. */
   values: Array<{ setting: string; value: string }>;
   /**
@@ -91,7 +101,7 @@ export interface DeploymentSpec {
   /** Where the workload reports ready; the operator's status query uses it. */
   health_checks: Array<{ kind: 'http'; path: string; port: number }>;
   /** Pattern of the access URL the operator writes back; `{resource_id}` is replaced. */
-  access_url_template: string;
+  access_url_template?: string;
 }
 
 /**
@@ -141,6 +151,10 @@ export interface ResourceTypeInput<S extends SettingsSchema> {
 export interface ResourceTypeDefinition<S extends SettingsSchema = SettingsSchema>
   extends Omit<ResourceTypeInput<S>, 'deployment'> {
   deployment: DeploymentSpec;
+  /** Secrets that are encrypted at rest (`sealed` in their meta), as pointer patterns. */
+  sealedSettings: string[];
+  /** The `boundTo` of each secret pattern that has one (see FieldMeta). */
+  secretBindings: Record<string, string[]>;
   /** The settings an empty form starts from: the schema's defaults. */
   defaults: z.output<S>;
 }
@@ -158,9 +172,16 @@ export function defineResourceType<S extends SettingsSchema>(
       `Resource type ${input.name}: the schema's defaults do not validate: ${parsed.error.message}`,
     );
   }
+  const secrets = secretFields(input.settings);
   return {
     ...input,
     deployment: { ...input.deployment, secret_settings: secretSettingPointers(input.settings) },
+    sealedSettings: secrets.filter((field) => field.meta.sealed).map((field) => field.pointer),
+    secretBindings: Object.fromEntries(
+      secrets
+        .filter((field) => (field.meta.boundTo ?? []).length > 0)
+        .map((field) => [field.pointer, field.meta.boundTo ?? []]),
+    ),
     defaults: parsed.data as z.output<S>,
   };
 }
@@ -170,10 +191,20 @@ export function defineResourceType<S extends SettingsSchema>(
  * record key; the variants of a union share their parent's pointer). Sorted, without duplicates.
  */
 export function secretSettingPointers(schema: z.ZodType): string[] {
-  const found = new Set<string>();
+  return [...new Set(secretFields(schema).map((field) => field.pointer))].sort();
+}
+
+/** Every field marked `secret`, with its pointer pattern and meta (walk order). */
+export function secretFields(schema: z.ZodType): Array<{ pointer: string; meta: FieldMeta }> {
+  const found: Array<{ pointer: string; meta: FieldMeta }> = [];
   const walk = (node: z.core.$ZodType, pointer: string, depth: number) => {
     if (depth > 32) return;
-    if (fieldMeta(node as z.ZodType)?.secret) found.add(pointer);
+    const meta = fieldMeta(node as z.ZodType);
+    if (meta?.secret) {
+      // A secret's own schema is a leaf (a string, or a string-or-reference union): stop here.
+      if (!found.some((field) => field.pointer === pointer)) found.push({ pointer, meta });
+      return;
+    }
     const def = node._zod.def as unknown as Record<string, unknown> & { type: string };
     switch (def.type) {
       case 'object':
@@ -203,7 +234,20 @@ export function secretSettingPointers(schema: z.ZodType): string[] {
     }
   };
   walk(schema, '', 0);
-  return [...found].sort();
+  return found;
+}
+
+/**
+ * A secret setting's value: text of at most `max` characters, or a reference to an entry of a
+ * Konnektr.Secret of the same project (lib/secret-refs.ts). Give it `.meta({ secret: true, … })`.
+ */
+export function secretValue(max: number) {
+  return z.union([text(max), secretKeyRefSchema], {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'required: enter a value'
+        : 'enter the value as text, or a reference {"valueFrom":{"secretKeyRef":{"name":"<secret id>","key":"<key>"}}}',
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,9 +38,18 @@ export interface FieldAt {
   hideLabel?: boolean;
 }
 
+/** A Secret of the project a secret field may take a value from (keys only, never values). */
+export interface SecretChoice {
+  id: string;
+  name: string;
+  keys: string[];
+}
+
 export interface RenderContext {
   errors: Map<string, string[]>;
   secretsSet: ReadonlySet<string>;
+  /** The project's Secrets, for the "use a Secret" picker of fields that accept a reference. */
+  secretChoices: readonly SecretChoice[];
   validateUrl: string | undefined;
   operationUrl: string | undefined;
   focus: FormFocus | undefined;

@@ -8,6 +8,7 @@ import {
   StoredSecret,
   type StringDescriptor,
 } from '../../lib/form-data.ts';
+import { isSecretKeyRef } from '../../lib/secret-refs.ts';
 import {
   describe,
   ErrorText,
@@ -120,6 +121,7 @@ export function SecretField(props: {
 }) {
   const { desc, at, ctx, value } = props;
   register(ctx, at);
+  const ref = isSecretKeyRef(value) ? value.valueFrom.secretKeyRef : undefined;
   const from =
     value instanceof StoredSecret
       ? value.from
@@ -136,6 +138,7 @@ export function SecretField(props: {
   const d = describe(ctx, at, desc.meta.help, stateText ? [stateId] : []);
   return (
     <div id={`${at.id}-field`}>
+      {desc.secretRefs ? <SecretSourcePicker at={at} ctx={ctx} chosen={ref} /> : null}
       <Label at={at} optional={isOptional(desc) && !from}>
         {from ? (
           <span class="ml-2 rounded bg-emerald-100 px-1.5 py-0.5 text-xs font-medium text-emerald-800 dark:bg-emerald-900 dark:text-emerald-200">
@@ -150,7 +153,7 @@ export function SecretField(props: {
         value=""
         autocomplete="new-password"
         placeholder={from ? 'Leave empty to keep the stored value' : desc.meta.placeholder}
-        required={(at.required && !from) || undefined}
+        required={(at.required && !from && !desc.secretRefs) || undefined}
         maxlength={desc.maxLength}
         autofocus={wantsFocus(ctx, at.id, at.name) || undefined}
         aria-describedby={d.describedBy}
@@ -172,6 +175,52 @@ export function SecretField(props: {
       ) : null}
       <HelpText id={d.helpId} text={desc.meta.help} />
       <ErrorText id={d.errorId} messages={d.messages} />
+    </div>
+  );
+}
+
+/**
+ * "Enter a value" or "use a Secret": a select of the project's Secrets and their keys, posted as
+ * `<name>@ref` = `<secret id>/<key>`. A chosen reference wins over a typed value; keys are shown,
+ * values never (the choices carry none).
+ */
+function SecretSourcePicker(props: {
+  at: FieldAt;
+  ctx: RenderContext;
+  chosen: { name: string; key: string } | undefined;
+}) {
+  const { at, ctx, chosen } = props;
+  const chosenValue = chosen ? `${chosen.name}/${chosen.key}` : '';
+  const known = ctx.secretChoices.some(
+    (secret) => secret.id === chosen?.name && secret.keys.includes(chosen?.key ?? ''),
+  );
+  return (
+    <div class="mb-1">
+      <label for={`${at.id}-ref`} class={helpClass}>
+        {at.label}: value from
+      </label>
+      <select id={`${at.id}-ref`} name={`${at.name}@ref`} class={inputClass}>
+        <option value="" selected={chosenValue === ''}>
+          Enter a value below
+        </option>
+        {ctx.secretChoices.map((secret) => (
+          <optgroup label={`Secret ${secret.name} (${secret.id})`}>
+            {secret.keys.map((key) => (
+              <option value={`${secret.id}/${key}`} selected={chosenValue === `${secret.id}/${key}`}>
+                {`${secret.name}: ${key}`}
+              </option>
+            ))}
+          </optgroup>
+        ))}
+        {chosen && !known ? (
+          <option value={chosenValue} selected>
+            {`${chosen.name}: ${chosen.key} (not found in this project)`}
+          </option>
+        ) : null}
+      </select>
+      {ctx.secretChoices.length === 0 ? (
+        <p class={helpClass}>This project has no Secrets yet; create one to take this value from it.</p>
+      ) : null}
     </div>
   );
 }

@@ -23,6 +23,7 @@ import {
   recordPartAt,
   register,
   rowAt,
+  type SecretChoice,
   takeErrors,
 } from './field-chrome.tsx';
 import { BooleanField, EnumField, JsonField, NumberField, StringField } from './leaf-fields.tsx';
@@ -51,6 +52,8 @@ export interface SchemaFormOptions {
   namePrefix?: string;
   /** Pointers of secrets already stored (when the values are not masked with `maskSecrets`). */
   secretsSet?: Iterable<string>;
+  /** Secrets a secret field may refer to instead of holding a value (keys only). */
+  secretChoices?: readonly SecretChoice[];
   /** Inline validation endpoint: each field posts the form there as the user types. */
   validateUrl?: string;
   /** Row and variant operation endpoint (htmx). Without it, row buttons submit the whole form. */
@@ -113,6 +116,7 @@ function createContext(options: SchemaFormOptions): RenderContext {
   const ctx: RenderContext = {
     errors: errorMap(options.errors),
     secretsSet: new Set(options.secretsSet ?? []),
+    secretChoices: options.secretChoices ?? [],
     validateUrl: options.validateUrl,
     operationUrl: options.operationUrl,
     focus: options.focus,
