@@ -12,12 +12,12 @@ import * as notifications from './2026-11-27-0010-notifications.ts';
 import * as logs from './2026-11-27-0011-logs.ts';
 import * as alerts from './2026-11-27-0012-alerts.ts';
 import * as usageHistoryTimeIndex from './2026-11-27-0013-usage-history-time-index.ts';
-import * as graphTypeName from './2026-12-08-0015-graph-type-name.ts';
 import * as productionRoles from './2026-12-08-0014-production-roles.ts';
+import * as graphTypeName from './2026-12-08-0015-graph-type-name.ts';
+import * as secrets from './2026-12-08-0016-secrets.ts';
 import * as tenantDataLifecycle from './2026-12-08-0017-tenant-data-lifecycle.ts';
 import * as emailVerification from './2026-12-08-0018-email-verification.ts';
 import * as loginThrottle from './2026-12-08-0019-login-throttle.ts';
-import * as secrets from './2026-12-08-0016-secrets.ts';
 
 /**
  * Every migration, in order. Listed statically (not read from disk) so the Workers bundle carries

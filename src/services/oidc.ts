@@ -7,7 +7,12 @@ import { hasLocalPassword, isPlaceholderInvitee } from '../db/placeholder-invite
 import { deleteSessionsOfUser } from '../db/sessions.repository.ts';
 import type { Database, User } from '../db/types.ts';
 import { findLinkedUser } from '../db/user-identities.repository.ts';
-import { findUserByEmail, findUserById, releaseUnverifiedEmail, upsertExternalUser } from '../db/users.repository.ts';
+import {
+  findUserByEmail,
+  findUserById,
+  releaseUnverifiedEmail,
+  upsertExternalUser,
+} from '../db/users.repository.ts';
 import { base64url, constantTimeEqual, randomToken } from '../lib/crypto.ts';
 import { AppError, conflict } from '../lib/errors.ts';
 import { type AuditActor, recordAudit } from './audit.ts';

@@ -122,14 +122,8 @@ export async function createProjectFor(
   name: string,
   projectId?: string,
 ) {
-  const scope = await authorize(
-    t.database.db,
-    sessionPrincipal(owner),
-    'write',
-    'organization',
-    orgId,
-    t.clock.now(),
-  );
+  const principal = sessionPrincipal(owner);
+  const scope = await authorize(t.database.db, principal, 'write', 'organization', orgId, t.clock.now());
   return createProject(
     t.database.db,
     scope,

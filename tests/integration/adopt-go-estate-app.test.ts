@@ -94,7 +94,7 @@ describe('an adopted Go estate in the app', () => {
     const now = t.clock.now();
     const dave = await upsertOidcUser(
       t.database.db,
-      { userId: 'auth0|dave', email: 'dave@example.com', name: 'Dave', kind: 'user' },
+      { userId: 'auth0|dave', email: 'dave@example.com', name: 'Dave', kind: 'user', emailVerified: true },
       now,
       'refuse',
     );
@@ -125,7 +125,7 @@ describe('an adopted Go estate in the app', () => {
     // Erin's placeholder id differs in case from the address she signs in with.
     const erin = await upsertOidcUser(
       t.database.db,
-      { userId: 'auth0|erin', email: 'erin@example.com', name: 'Erin', kind: 'user' },
+      { userId: 'auth0|erin', email: 'erin@example.com', name: 'Erin', kind: 'user', emailVerified: true },
       now,
     );
     expect(erin.email).toBe('erin@example.com');
@@ -139,7 +139,13 @@ describe('an adopted Go estate in the app', () => {
     await expect(
       upsertOidcUser(
         t.database.db,
-        { userId: 'auth0|impostor', email: 'alice@example.com', name: 'X', kind: 'user' },
+        {
+          userId: 'auth0|impostor',
+          email: 'alice@example.com',
+          name: 'X',
+          kind: 'user',
+          emailVerified: true,
+        },
         now,
         'refuse',
       ),

@@ -698,8 +698,7 @@ describe('registry', () => {
       errors: [
         {
           pointer: '/type',
-          message:
-            'unknown resource type; use one of: Konnektr.Graph, Konnektr.Flows, Konnektr.Secret',
+          message: 'unknown resource type; use one of: Konnektr.Graph, Konnektr.Flows, Konnektr.Secret',
         },
       ],
     });

@@ -1,8 +1,8 @@
 import { digitalTwins } from './digital-twins.ts';
 import { flows } from './flows.ts';
 import type { ResourceTypeDefinition } from './resource-type.ts';
-import { canonicalTypeId } from './type-ids.ts';
 import { SECRET_TYPE_ID, secret } from './secret.ts';
+import { canonicalTypeId } from './type-ids.ts';
 
 export { SECRET_TYPE_ID };
 
