@@ -34,7 +34,12 @@ describe('invitations by email', () => {
     return { ada };
   }
 
-  async function invite(owner: TestUser, email: string, roleId: string = ROLE.viewer, path = '/projects/web/access') {
+  async function invite(
+    owner: TestUser,
+    email: string,
+    roleId: string = ROLE.viewer,
+    path = '/projects/web/access',
+  ) {
     const res = await t.app.request(path, {
       method: 'POST',
       headers: asJson(owner),

@@ -231,7 +231,10 @@ describe('schema ktrlplane', () => {
     expect(grants('Service Account: Usage Reporter')).toEqual(['usage/report']);
     expect(rows.find((row) => row.name === 'Service Account: Permission Checker')?.is_hidden).toBe(true);
     // Production's ids, so an adopted Go database and a fresh one name the same roles alike.
-    const ids = await db().selectFrom('ktrlplane.roles').select(['role_id', 'name', 'display_order']).execute();
+    const ids = await db()
+      .selectFrom('ktrlplane.roles')
+      .select(['role_id', 'name', 'display_order'])
+      .execute();
     expect(ids.sort((a, b) => a.display_order - b.display_order)).toEqual([
       { role_id: ROLE.owner, name: 'Owner', display_order: 1 },
       { role_id: ROLE.editor, name: 'Editor', display_order: 2 },
