@@ -8,7 +8,7 @@ import {
 import type { AppEnv } from '../lib/app-env.ts';
 import { currentPrincipal, requireUser } from '../lib/auth-middleware.ts';
 import { notFound, unprocessable } from '../lib/errors.ts';
-import { redirectAfterWrite } from '../lib/forms.tsx';
+import { redirectAfterWrite, safeNext } from '../lib/forms.tsx';
 import { representationFor, respond } from '../lib/negotiate.tsx';
 import { notificationJson, notificationLimitOf } from '../services/notifications.ts';
 import { requireWritingCredential } from '../services/token-limits.ts';
@@ -139,7 +139,7 @@ notificationsRoutes.post('/notifications/:notificationId/read', requireUser(), a
 /** Marks read and follows the notification's own link (stored by ktrlplane: never an open redirect). */
 notificationsRoutes.post('/notifications/:notificationId/open', requireUser(), async (c) => {
   const row = await markRead(c);
-  const target = row.link?.startsWith('/') && !row.link.startsWith('//') ? row.link : '/notifications';
+  const target = safeNext(row.link, '/notifications');
   if (representationFor(c) === 'json') return c.json({ ...notificationJson(row), location: target });
   return redirectAfterWrite(c, target);
 });
