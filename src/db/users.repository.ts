@@ -42,8 +42,8 @@ export async function createUser(
 
 /**
  * Creates or refreshes a user known from an identity provider (OIDC `sub`, email and name claims).
- * The address counts as verified exactly when the provider says so (`email_verified: true`); a
- * verified address keeps its original verification time while it stays the same.
+ * A new address counts as verified when the provider says so (`email_verified: true`); a verified
+ * address keeps its verification while it stays the same.
  */
 export async function upsertExternalUser(
   db: Kysely<Database>,
@@ -59,12 +59,10 @@ export async function upsertExternalUser(
   const run = async (trx: Transaction<Database>) => {
     const { email_verified: verified, ...fields } = user;
     const existing = await findUserById(trx, user.user_id);
-    const verifiedAt =
-      verified && user.email !== null
-        ? existing?.email === user.email && existing.email_verified_at
-          ? existing.email_verified_at
-          : now
-        : null;
+    // A verification survives while the address stays the same (it may have come from an accepted
+    // invitation, and many providers never send email_verified); a new address starts over.
+    const kept = existing?.email === user.email ? (existing?.email_verified_at ?? null) : null;
+    const verifiedAt = user.email === null ? null : (kept ?? (verified ? now : null));
     if (!existing) {
       const created = await createUser(trx, fields);
       if (!verifiedAt) return created;

@@ -25,6 +25,10 @@ const EXEMPT: Record<string, string> = {
     'the product catalogue (the same for every tenant); no tenant data behind the id',
   'GET /invitations/:token':
     'public landing page of an invitation link; the token is the secret, unknown tokens answer 404 (tested in invitations.test.ts)',
+  'GET /auth/verify-email/:token':
+    'public page of an email-verification link; the token is the secret, unknown tokens answer 400 (tested in email-verification.test.ts)',
+  'POST /auth/verify-email/:token':
+    'confirms an email-verification link; the token is the secret and names its own account (tested in email-verification.test.ts)',
 };
 
 const METHODS = new Set(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']);

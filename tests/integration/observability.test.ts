@@ -175,7 +175,18 @@ describe('observability', () => {
         },
         body: JSON.stringify({ email: 'planted@example.com', name: 'Planted', password: planted.password }),
       });
-      expect(signup.status).toBe(201);
+      // Sign-up answers "check your inbox" without a session; the right password signs in.
+      expect(signup.status).toBe(202);
+      const signedIn = await t.app.request('/auth/login', {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+          Origin: 'http://localhost',
+        },
+        body: JSON.stringify({ email: 'planted@example.com', password: planted.password }),
+      });
+      expect(signedIn.status).toBe(200);
       const login = await t.app.request('/auth/login', {
         method: 'POST',
         headers: {
@@ -187,10 +198,10 @@ describe('observability', () => {
       });
       expect(login.status).toBeGreaterThanOrEqual(400);
       const user = {
-        userId: ((await signup.json()) as { user: { user_id: string } }).user.user_id,
+        userId: ((await signedIn.json()) as { user: { user_id: string } }).user.user_id,
         email: 'planted@example.com',
         password: planted.password,
-        cookie: signup.headers.get('Set-Cookie')?.split(';')[0] ?? '',
+        cookie: signedIn.headers.get('Set-Cookie')?.split(';')[0] ?? '',
       };
       planted.apiToken = await apiTokenFor(t, user);
       expect(

@@ -7,7 +7,7 @@ import type { AppEnv } from '../../src/lib/app-env.ts';
 import { currentPrincipal } from '../../src/lib/auth-middleware.ts';
 import { randomToken, sha256Hex } from '../../src/lib/crypto.ts';
 import { ROLE } from '../../src/lib/roles.ts';
-import { verifyAccessToken } from '../../src/services/oidc.ts';
+import { upsertOidcUser, verifyAccessToken } from '../../src/services/oidc.ts';
 import { createOrgFor, signUpUser } from '../helpers/fixtures.ts';
 import {
   API_AUDIENCE,
@@ -447,6 +447,27 @@ describe('OIDC', () => {
         .executeTakeFirstOrThrow();
       // email_verified false: the address is not kept at all (it decides who grants reach).
       expect(user).toEqual({ email: null, email_verified_at: null });
+    });
+
+    it('keeps a verification while the address stays the same, even when a later token does not say email_verified', async () => {
+      const identity = {
+        userId: 'azure|jo',
+        email: 'jo@example.test',
+        emailVerified: true,
+        name: 'Jo',
+        kind: 'user' as const,
+      };
+      const first = await upsertOidcUser(t.database.db, identity, t.clock.now());
+      expect(first.email_verified_at).toEqual(t.clock.now());
+      t.clock.advance(60_000);
+      const again = await upsertOidcUser(t.database.db, { ...identity, emailVerified: false }, t.clock.now());
+      expect(again.email_verified_at).toEqual(first.email_verified_at);
+      const moved = await upsertOidcUser(
+        t.database.db,
+        { ...identity, email: 'jo@new.example', emailVerified: false },
+        t.clock.now(),
+      );
+      expect(moved.email_verified_at).toBeNull();
     });
 
     it('answers 404 when browser sign-in is not configured', async () => {
