@@ -336,7 +336,7 @@ describe('role assignments at each scope', () => {
     const outsider = await signUpUser(t, 'carol@other.example', 'Carol Outsider');
     // Carol and Ada work together in another organization, so Ada may find her by her address.
     await createOrgFor(t, outsider, 'Other', 'other');
-    await grant(t, ada, 'viewer', 'organization', 'other');
+    await grant(t, ada, ROLE.viewer, 'organization', 'other');
     const search = async (q: string) => {
       const res = await request(ada, 'GET', `/projects/web/access/candidates?q=${encodeURIComponent(q)}`);
       expect(res.status).toBe(200);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   as,
   asJson,
@@ -178,7 +179,7 @@ describe('email verification', () => {
       const grantRes = await t.app.request('/projects/web/access', {
         method: 'POST',
         headers: asJson(ada),
-        body: JSON.stringify({ email: 'newhire@corp.example', role_id: 'editor' }),
+        body: JSON.stringify({ email: 'newhire@corp.example', role_id: ROLE.editor }),
       });
       expect(grantRes.status).toBe(201);
       expect(await grantRes.json()).toHaveProperty('invitation');
@@ -211,8 +212,8 @@ describe('email verification', () => {
           invitation: token,
         }),
       });
-      expect((await accept.json()).invitation).toMatchObject({ roleId: 'editor' });
-      expect(await assignments()).toEqual([{ user_id: squatter.userId, role_id: 'editor' }]);
+      expect((await accept.json()).invitation).toMatchObject({ roleId: ROLE.editor });
+      expect(await assignments()).toEqual([{ user_id: squatter.userId, role_id: ROLE.editor }]);
       // Accepting an invitation mailed to the address verifies it.
       expect(await verifiedAt(squatter.userId)).not.toBeNull();
     });
@@ -223,7 +224,7 @@ describe('email verification', () => {
       const res = await t.app.request('/projects/web/access', {
         method: 'POST',
         headers: asJson(ada),
-        body: JSON.stringify({ email: 'bob@corp.example', role_id: 'viewer' }),
+        body: JSON.stringify({ email: 'bob@corp.example', role_id: ROLE.viewer }),
       });
       expect(res.status).toBe(201);
       expect((await res.json()).assignment.user_id).toBe(bob.userId);

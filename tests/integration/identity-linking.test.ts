@@ -1,4 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   apiTokenFor,
   as,
@@ -61,7 +62,7 @@ describe('identity linking', () => {
     await createOrgFor(t, ada, 'Acme', 'acme');
     await createProjectFor(t, ada, 'acme', 'Web', 'web');
     await createResourceRow(t, 'web', 'graph');
-    await grant(t, checker, 'permission-checker', 'global', 'global');
+    await grant(t, checker, ROLE.permissionChecker, 'global', 'global');
     const checkerToken = await apiTokenFor(t, checker);
     const check = async () =>
       (

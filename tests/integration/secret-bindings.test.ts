@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FlatFields } from '../../src/lib/form-data.ts';
+import { ROLE } from '../../src/lib/roles.ts';
 import { SECRET_TYPE_ID } from '../../src/schemas/resource-types/registry.ts';
 import { submittedFields } from '../../src/views/forms/submitted-fields.ts';
 import {
@@ -86,7 +87,7 @@ async function setup(t: TestContext) {
   const editor = await signUpUser(t, 'editor@example.com');
   await createOrgFor(t, owner, 'Acme', 'acme');
   await createProjectFor(t, owner, 'acme', 'Web', 'web');
-  await grant(t, editor, 'editor', 'project', 'web');
+  await grant(t, editor, ROLE.editor, 'project', 'web');
   const ownerToken = await apiTokenFor(t, owner);
   const editorToken = await apiTokenFor(t, editor);
   const created = await t.app.request('/api/v1/projects/web/resources', {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import {
   apiTokenFor,
   as,
@@ -76,7 +77,7 @@ describe('live streams are capped per process', () => {
   it('refuses another user once the process holds its maximum', async () => {
     const ada = await project(t);
     const bob = await signUpUser(t, 'bob@example.com');
-    await grant(t, bob, 'viewer', 'project', 'web');
+    await grant(t, bob, ROLE.viewer, 'project', 'web');
     const adas = await openStreams(t, asJson(ada, { Accept: 'text/event-stream' }), 4);
     expect(adas.map((res) => res.status)).toEqual([200, 200, 200, 200]);
     const bobs = await t.app.request(TAIL, { headers: asJson(bob, { Accept: 'text/event-stream' }) });
@@ -155,7 +156,7 @@ describe('mail to addresses a tenant types is rate-limited per project', () => {
       t.app.request('/projects/web/access', {
         method: 'POST',
         headers: asJson(ada),
-        body: JSON.stringify({ email, role_id: 'viewer' }),
+        body: JSON.stringify({ email, role_id: ROLE.viewer }),
       });
     for (const n of [1, 2, 3]) expect((await invite(`person${n}@example.com`)).status).toBe(201);
     const refused = await invite('person4@example.com');

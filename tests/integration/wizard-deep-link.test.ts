@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ROLE } from '../../src/lib/roles.ts';
 import { as, createOrgFor, createProjectFor, grant, ORIGIN, signUpUser } from '../helpers/fixtures.ts';
 import { useTestApp } from '../helpers/test-app.ts';
 
@@ -59,7 +60,7 @@ describe('wizard deep link', () => {
     await createProjectFor(t, ada, 'acme', 'Data', 'data');
     await createOrgFor(t, bob, 'Bobco', 'bobco');
     await createProjectFor(t, bob, 'bobco', 'Shared', 'shared');
-    await grant(t, ada, 'viewer', 'project', 'shared');
+    await grant(t, ada, ROLE.viewer, 'project', 'shared');
 
     const res = await t.app.request(link, { headers: as(ada) });
     expect(res.status).toBe(200);
