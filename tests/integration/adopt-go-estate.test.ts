@@ -54,9 +54,24 @@ async function productionAnswers(db: Kysely<unknown>) {
  * The Go service's permission semantics, from its schema facts: the actions of every unexpired
  * assignment on the scope, on the organization and project above it, and at global.
  */
-async function goActions(db: Kysely<unknown>): Promise<Map<string, string[]>> {
+async function goActions(
+  db: Kysely<unknown>,
+  extraGrants: Array<[roleId: string, action: string]> = [],
+): Promise<Map<string, string[]>> {
+  const extra = extraGrants.length
+    ? sql.join(
+        extraGrants.map(
+          ([roleId, action]) => sql`SELECT ${roleId}::text AS role_id, ${action}::text AS action`,
+        ),
+        sql` UNION ALL `,
+      )
+    : sql`SELECT NULL::text AS role_id, NULL::text AS action WHERE false`;
   const rows = await sql<{ user_id: string; scope_type: string; scope_id: string; actions: string[] }>`
-    WITH scopes AS (
+    WITH grants AS (
+      SELECT rp.role_id, perm.action FROM ktrlplane.role_permissions rp
+        JOIN ktrlplane.permissions perm ON perm.permission_id = rp.permission_id
+      UNION ${extra}),
+    scopes AS (
       SELECT 'organization' AS scope_type, org_id AS scope_id, org_id, NULL::text AS project_id, NULL::text AS resource_id
         FROM ktrlplane.organizations
       UNION ALL SELECT 'project', project_id, org_id, project_id, NULL FROM ktrlplane.projects
@@ -70,8 +85,7 @@ async function goActions(db: Kysely<unknown>): Promise<Map<string, string[]>> {
        OR (ra.scope_type = 'organization' AND ra.scope_id = s.org_id)
        OR (ra.scope_type = 'project' AND ra.scope_id = s.project_id)
        OR (ra.scope_type = 'resource' AND ra.scope_id = s.resource_id))
-    JOIN ktrlplane.role_permissions rp ON rp.role_id = ra.role_id
-    JOIN ktrlplane.permissions perm ON perm.permission_id = rp.permission_id
+    JOIN grants perm ON perm.role_id = ra.role_id
     GROUP BY 1, 2, 3`.execute(db);
   return new Map(rows.rows.map((row) => [`${row.user_id} ${row.scope_type}:${row.scope_id}`, row.actions]));
 }
@@ -101,7 +115,8 @@ describe('adopting the Go service database', () => {
     expect(byTable.roles).toMatchObject({ found: 7, carried: 7 });
     expect(byTable.permissions).toMatchObject({ found: 34, carried: 34 });
     expect(byTable.role_assignments).toMatchObject({ found: 19, carried: 18, notCarried: 1, added: 2 });
-    expect(byTable.billing_accounts).toMatchObject({ found: 4, carried: 3, notCarried: 1 });
+    expect(byTable.billing_accounts).toMatchObject({ found: 4, carried: 3, notCarried: 1, added: 3 });
+    expect(byTable.roles).toMatchObject({ added: 1 });
 
     // Emails: one holder per address (the real account before the placeholder, the most recently
     // updated login of two); '' becomes NULL; M2M clients are service accounts.
@@ -171,12 +186,23 @@ describe('adopting the Go service database', () => {
       .selectAll()
       .orderBy('scope_id')
       .execute();
+    // Go's rows as they were, and (migration 0015) a mirror per project of an organization with a
+    // Stripe customer, carrying the organization's ids.
     expect(
-      billing.map((b) => [b.scope_type, b.scope_id, b.stripe_customer_id, b.stripe_subscription_id]),
+      billing.map((b) => [
+        b.scope_type,
+        b.scope_id,
+        b.stripe_customer_id,
+        b.stripe_subscription_id,
+        b.mirrors_organization,
+      ]),
     ).toEqual([
-      ['organization', 'acme', 'cus_acme', 'sub_acme'],
-      ['project', 'carol-lab', 'cus_carol', 'sub_carol'],
-      ['organization', 'globex', 'cus_globex', null],
+      ['organization', 'acme', 'cus_acme', 'sub_acme', false],
+      ['project', 'acme-dev', 'cus_acme', 'sub_acme', true],
+      ['project', 'acme-prod', 'cus_acme', 'sub_acme', true],
+      ['project', 'carol-lab', 'cus_carol', 'sub_carol', false],
+      ['organization', 'globex', 'cus_globex', null, false],
+      ['project', 'globex-web', 'cus_globex', null, true],
     ]);
 
     // The Go tables are kept as they were, out of the way; the Go runner's records with them.
@@ -222,10 +248,20 @@ describe('adopting the Go service database', () => {
           .sort(),
       ]),
     );
+    // The intended difference (migration 0015, issue 14 item 4): projects paid by their organization
+    // have mirror billing rows, so the gate also lists those with a non-free resource — acme-prod
+    // (acme has Stripe customer cus_acme; acme-graph is standard). acme-dev (free only), globex-web
+    // (no resource) stay out.
+    const gate = 'Auth0 client gate (auth0-client-dbqr)';
+    expected[gate] = [
+      ...(expected[gate] as string[]),
+      JSON.stringify({ project_id: 'acme-prod', org_id: 'acme' }),
+    ].sort();
     expect(after).toEqual(expected);
     expect(after['graph resources (graph-dbqr)']).toHaveLength(4);
     expect(after['secret resources (secret-dbqr)']).toHaveLength(2);
-    expect(after['Auth0 client gate (auth0-client-dbqr)']).toEqual([
+    expect(after[gate]).toEqual([
+      JSON.stringify({ project_id: 'acme-prod', org_id: 'acme' }),
       JSON.stringify({ project_id: 'carol-lab', org_id: 'carol-lab-org-2' }),
     ]);
 
@@ -247,18 +283,28 @@ describe('adopting the Go service database', () => {
 
   it('lets the same people see and do the same things (Go semantics before, our permission check after)', async () => {
     const { db } = await goEstate(19);
-    const before = await goActions(untyped(db));
+    // Go's semantics plus the deliberate differences of migration 0014 (README "Roles and the
+    // permission check"): Graph Owner and Data Owner also grant the job resources the data plane
+    // parses, and Owner keeps usage/report.
+    const before = await goActions(untyped(db), [
+      [GO_ROLE.owner, 'usage/report'],
+      [GO_ROLE.graphOwner, 'jobs/imports/*'],
+      [GO_ROLE.graphOwner, 'jobs/deletions/*'],
+      [GO_ROLE.dataOwner, 'jobs/imports/*'],
+      [GO_ROLE.dataOwner, 'jobs/deletions/*'],
+    ]);
     const { scopes, users } = await goScopes(untyped(db));
     expect(before.size).toBeGreaterThan(20);
     const { adoption } = await migrateToLatest(db);
     const now = new Date();
     const after = new Map<string, string[]>();
     for (const userId of users) {
+      // M2M clients became service accounts; the permission checker's role answers only them.
       const principal = {
         userId,
         email: null,
         name: null,
-        kind: 'user' as const,
+        kind: userId === SERVICE_ACCOUNT ? ('service' as const) : ('user' as const),
         isPlatformAdmin: false,
         via: 'oidc' as const,
       };

@@ -1,6 +1,12 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import { carryTableGrants } from './grants.ts';
-import { type AdoptionCount, mapGoRows, type PersonalOrganization, unaccountedRows } from './map-rows.ts';
+import {
+  type AdoptionCount,
+  countRows,
+  mapGoRows,
+  type PersonalOrganization,
+  unaccountedRows,
+} from './map-rows.ts';
 import { ADOPTION_ARCHIVE_SCHEMA } from './recognise.ts';
 import { findUnadoptableRows, UnadoptableRowsError } from './validate.ts';
 
@@ -92,20 +98,21 @@ export async function adoptGoEstate(
     applied.push(name);
     if (name === ADOPT_AT_MIGRATION) {
       await step(`created ktrlplane's schema (${applied.length} migrations)`);
-      mapped = await mapGoRows(trx, estate.version, estate.legacyTables, (what) => step(`mapped ${what}`));
-      const unaccounted = unaccountedRows(mapped.counts);
-      if (unaccounted.length > 0) throw new UnaccountedRowsError(unaccounted);
+      mapped = await mapGoRows(trx, estate.version, (what) => step(`mapped ${what}`));
     }
   }
   if (applied.length > names.indexOf(ADOPT_AT_MIGRATION) + 1)
     await step(`applied the later migrations (${applied.length - names.indexOf(ADOPT_AT_MIGRATION) - 1})`);
   if (!mapped) throw new Error('adoption did not reach the mapping step');
+  const counts = await countRows(trx, mapped.personalOrganizations, mapped.hasBilling, estate.legacyTables);
+  const unaccounted = unaccountedRows(counts);
+  if (unaccounted.length > 0) throw new UnaccountedRowsError(unaccounted);
   const grants = await carryTableGrants(trx);
   await step(`granted the Go tables' privileges again (${grants.length})`);
   return {
     goVersion: String(estate.version).padStart(3, '0'),
     applied,
-    counts: mapped.counts,
+    counts,
     personalOrganizations: mapped.personalOrganizations,
     grants,
     steps,
