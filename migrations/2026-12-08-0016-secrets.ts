@@ -29,6 +29,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )
     ON CONFLICT (type_name) DO NOTHING
   `.execute(db);
+  // Its meter pointers as start-up would write them (no instance or storage setting).
+  await sql`
+    INSERT INTO ktrlplane.resource_type_meters (type_name, instances_pointer, storage_pointer)
+    VALUES ('Konnektr.Secret', NULL, NULL)
+    ON CONFLICT (type_name) DO NOTHING
+  `.execute(db);
   await sql`
     CREATE FUNCTION ktrlplane.open_secret_for_operator(resource_id text, sealed text)
     RETURNS text LANGUAGE plpgsql STABLE AS $fn$

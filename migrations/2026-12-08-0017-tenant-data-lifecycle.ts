@@ -19,6 +19,9 @@ import { type Kysely, sql } from 'kysely';
  * - Audit events keep their organization id (the deletion stays on record); reads of an
  *   organization's audit log start at the organization's creation instead.
  *
+ * A resource deleted alone keeps its usage rows under its id: late usage events for it are still
+ * accepted by its history (usage ingest), and every read of them is filtered by project.
+ *
  * Tables with a cascading foreign key (alerts, saved searches, ingest tokens, notifications,
  * drafts, health checks) needed nothing.
  */
@@ -73,14 +76,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         UPDATE ktrlplane.usage_dirty_hours SET project_id = gone WHERE project_id = id;
         UPDATE ktrlplane.usage_minutely SET project_id = gone WHERE project_id = id;
         UPDATE ktrlplane.usage_hourly SET project_id = gone WHERE project_id = id;
-      ELSIF scope = 'resource' THEN
-        -- Resource ids are unique across projects: the next resource of that id may be anyone's.
-        -- Its status history stays with its project (which shows the deletion) unless that goes too.
-        UPDATE ktrlplane.resource_usage_changes SET resource_id = gone WHERE resource_id = id;
-        UPDATE ktrlplane.usage_events SET resource_id = gone WHERE resource_id = id;
-        UPDATE ktrlplane.usage_dirty_hours SET resource_id = gone WHERE resource_id = id;
-        UPDATE ktrlplane.usage_minutely SET resource_id = gone WHERE resource_id = id;
-        UPDATE ktrlplane.usage_hourly SET resource_id = gone WHERE resource_id = id;
       END IF;
       RETURN NULL;
     END
@@ -91,8 +86,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE CONSTRAINT TRIGGER projects_forget_data AFTER DELETE ON ktrlplane.projects
       DEFERRABLE INITIALLY DEFERRED
       FOR EACH ROW EXECUTE FUNCTION ktrlplane.forget_scope_data('project', 'project_id');
-    CREATE CONSTRAINT TRIGGER resources_forget_data AFTER DELETE ON ktrlplane.resources
-      DEFERRABLE INITIALLY DEFERRED
-      FOR EACH ROW EXECUTE FUNCTION ktrlplane.forget_scope_data('resource', 'resource_id');
   `.execute(db);
 }

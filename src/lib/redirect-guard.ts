@@ -10,7 +10,14 @@ import { badRequest } from './errors.ts';
  * Location / HX-Redirect / HX-Location headers — so no route can forget it; such a request is the
  * client's error, 400. Which same-site targets are acceptable at all is forms.tsx's `safeNext`.
  */
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** C0 controls and DEL, by code (a regex of control characters is easy to misread). */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 const REDIRECT_HEADERS = new Set(['location', 'hx-redirect', 'hx-location']);
 
 function refuse(): never {
@@ -21,12 +28,12 @@ export function redirectGuard(): MiddlewareHandler<AppEnv> {
   return async function guardRedirects(c, next) {
     const redirect = c.redirect.bind(c);
     c.redirect = ((location: string | URL, status?: Parameters<typeof redirect>[1]) => {
-      if (CONTROL.test(String(location))) refuse();
+      if (hasControl(String(location))) refuse();
       return redirect(location, status);
     }) as typeof c.redirect;
     const header = c.header.bind(c);
     c.header = ((name: string, value: string | undefined, options?: { append?: boolean }) => {
-      if (value !== undefined && REDIRECT_HEADERS.has(name.toLowerCase()) && CONTROL.test(value)) refuse();
+      if (value !== undefined && REDIRECT_HEADERS.has(name.toLowerCase()) && hasControl(value)) refuse();
       return header(name, value, options);
     }) as typeof c.header;
     await next();

@@ -59,6 +59,12 @@ describe('identity linking', () => {
     provider.accounts.set('auth0|ada', { email: 'ada@acme.example', name: 'Ada' });
     const ada = await signUpUser(t, 'ada@acme.example', 'Ada', { verified: false });
     const checker = await signUpUser(t, 'graph-service@example.com');
+    // Only a service account (an M2M client) may ask on behalf of someone else.
+    await t.database.db
+      .updateTable('ktrlplane.users')
+      .set({ kind: 'service' })
+      .where('user_id', '=', checker.userId)
+      .execute();
     await createOrgFor(t, ada, 'Acme', 'acme');
     await createProjectFor(t, ada, 'acme', 'Web', 'web');
     await createResourceRow(t, 'web', 'graph');
@@ -86,7 +92,23 @@ describe('identity linking', () => {
       user_id: 'auth0|ada',
       scope_type: 'resource',
       scope_id: 'graph',
-      permissions: ['delete', 'manage_access', 'manage_billing', 'read', 'usage/report', 'write'],
+      // Owner and Data Owner of the project she created, as production assigns.
+      permissions: [
+        'delete',
+        'digitaltwins/*',
+        'digitaltwins/relationships/*',
+        'jobs/*',
+        'jobs/deletions/*',
+        'jobs/imports/*',
+        'manage_access',
+        'manage_billing',
+        'mcp/*',
+        'models/*',
+        'query/*',
+        'read',
+        'usage/report',
+        'write',
+      ],
     });
 
     // The provider verified the same address: the account is verified too.

@@ -4,7 +4,8 @@ import { loadConfig } from '../../src/config.ts';
 import { openSecret, sealedKeyId, secretKeyringOf } from '../../src/lib/secret-crypto.ts';
 import { SECRET_TYPE_ID } from '../../src/schemas/resource-types/registry.ts';
 import { reencryptSecrets } from '../../src/services/secrets.ts';
-import { apiTokenFor, bearer, createOrgFor, createProjectFor, signUpUser } from '../helpers/fixtures.ts';
+import { submittedFields } from '../../src/views/forms/submitted-fields.ts';
+import { apiTokenFor, as, bearer, createOrgFor, createProjectFor, signUpUser } from '../helpers/fixtures.ts';
 import { TEST_SECRETS_ENV } from '../helpers/secrets.ts';
 import { type TestContext, useTestApp } from '../helpers/test-app.ts';
 
@@ -332,5 +333,63 @@ describe('Konnektr.Secret', () => {
       /SECRETS_ENCRYPTION_KEY: SECRETS_ENCRYPTION_KEY must be 32 bytes/,
     );
     expect(() => loadConfig({ SECRETS_OPERATOR_KEY: '%%%' })).toThrow(/SECRETS_OPERATOR_KEY/);
+  });
+
+  it('shows keys with "set" markers in the form, never a value, and adds, replaces and removes entries through it', async () => {
+    const { ada, call, stored } = await setup(t);
+    await call('POST', '/projects/web/resources', {
+      resource_id: 'creds',
+      name: 'Creds',
+      type: SECRET_TYPE_ID,
+      sku: 'free',
+      settings_json: { entries: { alpha: PLAIN, beta: PLAIN_2 } },
+    });
+    const url = '/projects/web/resources/creds/settings';
+    const page = await t.app.request(url, { headers: as(ada) });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).not.toContain(PLAIN);
+    expect(html).not.toContain(PLAIN_2);
+    expect(html).not.toMatch(/ksec1\./);
+    expect(html).toContain('value="alpha"');
+    expect(html).toContain('value="beta"');
+    expect(html.match(/set — replace/g)?.length).toBe(2);
+    // A Secret's own values cannot refer to another Secret: no picker here.
+    expect(html).not.toContain('@ref"');
+
+    const fields = submittedFields(
+      html.slice(html.indexOf('id="settings-form"'), html.indexOf('id="raw-settings"')),
+    );
+    const rowOf = (key: string) =>
+      Object.entries(fields)
+        .find(([name, value]) => name.endsWith('].key') && value === key)?.[0]
+        .slice(0, -'.key'.length);
+    const alpha = rowOf('alpha');
+    const beta = rowOf('beta');
+    if (!alpha || !beta) throw new Error('rows not found');
+    const posted: Record<string, string> = {};
+    for (const [name, value] of Object.entries(fields)) {
+      if (name.startsWith(`${beta}.`)) continue; // the row removed
+      if (typeof value === 'string') posted[name] = value;
+    }
+    posted[`${alpha}.value`] = 'alpha-replaced-in-form';
+    posted['settings.entries[7].key'] = 'gamma';
+    posted['settings.entries[7].value'] = 'gamma-added-in-form';
+    posted.intent = 'save';
+    const saved = await t.app.request(url, {
+      method: 'POST',
+      headers: as(ada, { 'Content-Type': 'application/x-www-form-urlencoded' }),
+      body: new URLSearchParams(posted).toString(),
+    });
+    expect(saved.status).toBe(303);
+    const ring = await secretKeyringOf(t.deps.config);
+    if (!ring) throw new Error('no keyring');
+    const entries = ((await stored('creds')).settings_json as { entries: Record<string, string> }).entries;
+    expect(Object.keys(entries).sort()).toEqual(['alpha', 'gamma']);
+    expect(await openSecret(ring, 'creds', entries.alpha as string)).toBe('alpha-replaced-in-form');
+    expect(await openSecret(ring, 'creds', entries.gamma as string)).toBe('gamma-added-in-form');
+    const after = await (await t.app.request(url, { headers: as(ada) })).text();
+    for (const plain of ['alpha-replaced-in-form', 'gamma-added-in-form', PLAIN, PLAIN_2])
+      expect(after + JSON.stringify(t.logs) + (await auditText(t))).not.toContain(plain);
   });
 });

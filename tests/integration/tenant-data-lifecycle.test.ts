@@ -239,7 +239,7 @@ describe('tenant data lifecycle: a freed project id carries nothing of its last 
       .execute();
     expect(usage).toHaveLength(1);
     expect(usage[0]?.project_id).toMatch(/^web~deleted~/);
-    expect(usage[0]?.resource_id).toMatch(/^db1~deleted~/);
+    expect(usage[0]?.resource_id).toBe('db1');
     expect(Number(usage[0]?.value)).toBe(Number(USAGE_VALUE));
     const hourly = await t.database.db
       .selectFrom('ktrlplane.usage_hourly')
