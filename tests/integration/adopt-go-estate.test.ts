@@ -136,6 +136,11 @@ describe('adopting the Go service database', () => {
     expect(byTable.role_assignments).toMatchObject({ found: 19, carried: 18, notCarried: 1, added: 2 });
     expect(byTable.billing_accounts).toMatchObject({ found: 4, carried: 3, notCarried: 1, added: 3 });
     expect(byTable.roles).toMatchObject({ added: 1 });
+    // The mapping renames our slug roles `<name> (ktrlplane)` to make room for Go's names; 0014
+    // then merges them into the Go ids, so none is left.
+    const renamed = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM ktrlplane.roles WHERE name LIKE '% (ktrlplane)'`.execute(db);
+    expect(renamed.rows[0]?.n).toBe(0);
 
     // Emails: one holder per address (the real account before the placeholder, the most recently
     // updated login of two); '' becomes NULL; M2M clients are service accounts.

@@ -206,7 +206,8 @@ export async function mapGoRows(
 
   // ——— roles ———
   // Go's roles keep their ids (the data plane and production manifests name them). Where one of
-  // ktrlplane's seeded roles has the same name, the seeded one is renamed so both fit.
+  // ktrlplane's seeded roles has the same name, the seeded one is renamed so both fit (names are
+  // unique); migration 0014, later in the same transaction, merges those into the Go ids.
   await run(
     db,
     `UPDATE ktrlplane.roles s SET name = s.name || ' (ktrlplane)'
