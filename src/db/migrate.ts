@@ -27,16 +27,30 @@ export interface MigrateOptions {
  */
 async function adoptIfGoEstate(
   db: Kysely<Database>,
-  found: DatabaseKind,
+  found: DatabaseKind | 'changing',
   options: MigrateOptions,
 ): Promise<AdoptionReport | undefined> {
-  if (found.kind !== 'go') return undefined;
+  if (found !== 'changing' && found.kind !== 'go') return undefined;
   return db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(${sql.raw(MIGRATION_LOCK_KEY)})`.execute(trx);
     const now = await recogniseDatabase(untyped(trx));
     if (now.kind !== 'go') return undefined;
     return adoptGoEstate(untyped(trx), now, migrations, options.onAdoptionStep);
   });
+}
+
+/**
+ * The first look, without the lock: another instance may move the Go tables aside between two of
+ * its statements (a relation it just saw is gone, 42P01). Then it is 'changing', and the look
+ * under the lock decides.
+ */
+async function recogniseUnlocked(db: Kysely<Database>): Promise<DatabaseKind | 'changing'> {
+  try {
+    return await recogniseDatabase(untyped(db));
+  } catch (error) {
+    if ((error as { code?: unknown }).code === '42P01') return 'changing';
+    throw error;
+  }
 }
 
 /**
@@ -63,7 +77,7 @@ export async function migrateToLatest(
   db: Kysely<Database>,
   options: MigrateOptions = {},
 ): Promise<{ applied: string[]; adoption?: AdoptionReport }> {
-  const adoption = await adoptIfGoEstate(db, await recogniseDatabase(untyped(db)), options);
+  const adoption = await adoptIfGoEstate(db, await recogniseUnlocked(db), options);
   const result: MigrationResultSet = await migrator(db).migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
