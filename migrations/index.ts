@@ -37,10 +37,10 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-0011-logs': logs,
   '2026-11-27-0012-alerts': alerts,
   '2026-11-27-0013-usage-history-time-index': usageHistoryTimeIndex,
-  '2026-12-08-0015-graph-type-name': graphTypeName,
   '2026-12-08-0014-production-roles': productionRoles,
+  '2026-12-08-0015-graph-type-name': graphTypeName,
+  '2026-12-08-0016-secrets': secrets,
   '2026-12-08-0017-tenant-data-lifecycle': tenantDataLifecycle,
   '2026-12-08-0018-email-verification': emailVerification,
   '2026-12-08-0019-login-throttle': loginThrottle,
-  '2026-12-08-0016-secrets': secrets,
 };

