@@ -124,7 +124,17 @@ async function serverMemory(url: string): Promise<{ rss: number; heap: number }>
   return { rss: median(samples.map((s) => s.rss)), heap: median(samples.map((s) => s.heap)) };
 }
 
-const server = await startServer({ DATABASE_URL: database.url, METRICS_TOKEN }, PORT);
+// Every client is the same user, so the per-user and per-process stream caps (README "Security")
+// are lifted to the bench's own size: it measures fan-out, not the caps.
+const server = await startServer(
+  {
+    DATABASE_URL: database.url,
+    METRICS_TOKEN,
+    SSE_STREAMS_PER_USER: String(Math.max(100_000, 2 * CLIENTS)),
+    SSE_STREAMS_PER_PROCESS: String(Math.max(100_000, 2 * CLIENTS)),
+  },
+  PORT,
+);
 const pgClient = new pg.Client({ connectionString: database.url });
 await pgClient.connect();
 const processes: ClientProcess[] = [];

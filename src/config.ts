@@ -111,7 +111,7 @@ export const configSchema = z.object({
    */
   OUTBOUND_PRIVATE_TARGETS: z.enum(['deny', 'allow']).default('deny'),
   /** Live event streams (SSE) one user may hold open at once, and one process (README "Security"). */
-  SSE_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(10),
+  SSE_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1_000_000).default(10),
   SSE_STREAMS_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
   /** Alert-channel emails and invitations one project (or organization) may send per hour. */
   MAILS_PER_PROJECT_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(50),

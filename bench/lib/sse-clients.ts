@@ -47,7 +47,7 @@ function open(url: string, token: string): Promise<void> {
           return;
         }
         if (!text.startsWith('HTTP/1.1 200')) {
-          reject(new Error(`stream answered ${text.slice(0, text.indexOf('\r\n'))}`));
+          reject(new Error(`stream answered ${text.slice(0, 600)}`));
           socket.destroy();
           return;
         }
